@@ -1,0 +1,205 @@
+//! End-to-end ingest benchmark: trailscope vs DuckDB on the same generated CloudTrail files.
+//!
+//! ```text
+//! cargo build --release -p trailscope -p trailscope-bench
+//! target/release/trailscope-bench --events 1000000
+//! ```
+//! Each side runs as its own child process, measured by a wrapper (`measure`) that reports wall
+//! time, CPU time and peak RSS of exactly that child (getrusage of its only child).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Parser)]
+struct Args {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    /// Routine events to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Days the events span.
+    #[arg(long, default_value_t = 30)]
+    days: u32,
+    /// Working directory (input files are reused when present).
+    #[arg(long, default_value = "target/bench-ingest")]
+    work_dir: PathBuf,
+    /// The trailscope binary to measure.
+    #[arg(long, default_value = "target/release/trailscope")]
+    trailscope: PathBuf,
+    /// Python with duckdb installed (`pip install duckdb`).
+    #[arg(long, default_value = "python3")]
+    python: String,
+    /// GeoIP City database to enrich with (as a user would).
+    #[arg(long)]
+    geoip_db: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Runs a command and prints its resource usage as JSON (used internally).
+    Measure {
+        #[arg(trailing_var_arg = true, required = true)]
+        command: Vec<String>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Usage {
+    wall_s: f64,
+    cpu_s: f64,
+    max_rss_mib: f64,
+    status: i32,
+}
+
+fn measure(command: &[String]) -> Result<()> {
+    let started = Instant::now();
+    let status = Command::new(&command[0])
+        .args(&command[1..])
+        .status()
+        .with_context(|| format!("cannot run {}", command[0]))?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let ru = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)?;
+    let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+    let usage = Usage {
+        wall_s,
+        cpu_s: secs(ru.user_time()) + secs(ru.system_time()),
+        max_rss_mib: ru.max_rss() as f64 / 1024.0,
+        status: status.code().unwrap_or(-1),
+    };
+    println!("{}", serde_json::to_string(&usage)?);
+    Ok(())
+}
+
+fn measured(cmd: &[&str]) -> Result<Usage> {
+    let me = std::env::current_exe()?;
+    let out = Command::new(me).arg("measure").args(cmd).output()?;
+    if !out.status.success() {
+        bail!("measure wrapper failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().last().unwrap_or_default();
+    let usage: Usage = serde_json::from_str(last).with_context(|| format!("bad measure output: {text}"))?;
+    if usage.status != 0 && usage.status != 3 {
+        bail!(
+            "{:?} exited with {}: {}",
+            cmd,
+            usage.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(usage)
+}
+
+fn dir_bytes(dir: &Path, ext: &str) -> u64 {
+    let mut total = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.to_string_lossy().ends_with(ext) {
+                total += e.metadata().map(|m| m.len()).unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if let Some(Cmd::Measure { command }) = &args.cmd {
+        return measure(command);
+    }
+    let input = args
+        .work_dir
+        .join(format!("input-{}-{}-{}", args.events, args.seed, args.days));
+    let marker = input.join("generated.json");
+    let set: serde_json::Value = if marker.exists() {
+        serde_json::from_slice(&std::fs::read(&marker)?)?
+    } else {
+        eprintln!("generating {} events into {}", args.events, input.display());
+        let spec = trailscope_synth::Spec {
+            seed: args.seed,
+            events: args.events,
+            start: chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")?.with_timezone(&chrono::Utc),
+            days: args.days,
+            file_minutes: 60,
+        };
+        let s = trailscope_synth::write_dataset(spec, &input, |_| {})?;
+        let v = serde_json::json!({"events": s.events, "files": s.files, "json_bytes": s.json_bytes, "gz_bytes": s.gz_bytes});
+        std::fs::write(&marker, serde_json::to_vec(&v)?)?;
+        v
+    };
+    let events = set["events"].as_u64().unwrap_or(0) as f64;
+    let json_mb = set["json_bytes"].as_u64().unwrap_or(0) as f64 / 1e6;
+    let gz = set["gz_bytes"].as_u64().unwrap_or(0) as f64;
+
+    let data = args.work_dir.join("trailscope-data");
+    let _ = std::fs::remove_dir_all(&data);
+    let ts = args.trailscope.to_string_lossy().to_string();
+    let data_s = data.to_string_lossy().to_string();
+    let input_s = input.to_string_lossy().to_string();
+    let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
+    let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
+    if let Some(g) = &geo {
+        cmd.extend(["--geoip-db", g.as_str()]);
+    }
+    cmd.extend(["ingest", input_s.as_str()]);
+    eprintln!("running trailscope: {}", cmd.join(" "));
+    let ours = measured(&cmd)?;
+    let ours_size = dir_bytes(&data.join("cloudtrail"), ".parquet") as f64;
+
+    let parquet = args.work_dir.join("duckdb.parquet");
+    let _ = std::fs::remove_file(&parquet);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_ingest.py");
+    let (script_s, parquet_s) = (
+        script.to_string_lossy().to_string(),
+        parquet.to_string_lossy().to_string(),
+    );
+    eprintln!("running duckdb");
+    let duck = measured(&[
+        args.python.as_str(),
+        script_s.as_str(),
+        input_s.as_str(),
+        parquet_s.as_str(),
+    ])?;
+    let duck_size = std::fs::metadata(&parquet).map(|m| m.len()).unwrap_or(0) as f64;
+
+    println!(
+        "input: {events:.0} events, {json_mb:.1} MB JSON, {:.1} MB .json.gz, {} files",
+        gz / 1e6,
+        set["files"]
+    );
+    println!();
+    println!(
+        "| engine | wall s | CPU s | events/s (wall) | events per CPU-s | MB/s JSON per core | peak RSS MiB | output / .json.gz |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, u, size) in [("trailscope", &ours, ours_size), ("duckdb", &duck, duck_size)] {
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.0} | {:.0} | {:.1} | {:.0} | {:.2} |",
+            u.wall_s,
+            u.cpu_s,
+            events / u.wall_s,
+            events / u.cpu_s,
+            json_mb / u.cpu_s,
+            u.max_rss_mib,
+            size / gz
+        );
+    }
+    println!();
+    println!(
+        "trailscope vs duckdb, events/s (wall): {:.2}x",
+        duck.wall_s / ours.wall_s
+    );
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! One function per subcommand.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
+use trailscope_cloudtrail::Limits;
+use trailscope_enrich::{Enricher, GeoIp};
+use trailscope_ingest::{Counters, IngestConfig, IngestReport, Ingestor, QuarantineLog};
+use trailscope_lake::Lake;
+use trailscope_query::Format;
+
+use crate::config::{self, FileConfig};
+use crate::progress::Progress;
+use crate::{Cli, Command, DemoArgs, IngestArgs, OutputFormat};
+
+/// Exit code of an ingest that quarantined something.
+const EXIT_QUARANTINED: u8 = 3;
+
+fn table_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("cloudtrail")
+}
+
+fn state_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("_trailscope")
+}
+
+fn format(f: OutputFormat) -> Format {
+    match f {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+        OutputFormat::Csv => Format::Csv,
+    }
+}
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Ingest(args) => ingest(&cli, args).await,
+        Command::Sql(args) => {
+            let lake = open_lake(&cli.data_dir).await?;
+            let ctx = trailscope_query::session(&lake).await?;
+            let batches = trailscope_query::sql(&ctx, &args.query).await?;
+            print(&batches, format(args.format))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Stats(args) => stats(&cli.data_dir, format(args.format)).await,
+        Command::Quarantine(args) => quarantine(&cli.data_dir, format(args.format)),
+        Command::Optimize(args) => {
+            let mut lake = open_lake(&cli.data_dir).await?;
+            let r = lake.optimize().await?;
+            eprintln!(
+                "optimize: {} files removed, {} files added, {} partitions",
+                r.files_removed, r.files_added, r.partitions_optimized
+            );
+            if let Some(hours) = args.vacuum {
+                let n = lake.vacuum(Some(hours)).await?;
+                eprintln!("vacuum: {n} unreferenced files deleted");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo(&cli, args).await,
+    }
+}
+
+/// A hint the user can act on, for errors we recognise.
+pub fn hint(e: &anyhow::Error) -> Option<String> {
+    if let Some(trailscope_query::QueryError::Plan(_)) = e.downcast_ref() {
+        return Some("the table is `cloudtrail`; list its columns with: trailscope sql \"DESCRIBE cloudtrail\"".into());
+    }
+    if e.downcast_ref::<trailscope_enrich::GeoIpError>().is_some() {
+        return Some("pass a GeoLite2/GeoIP2/DB-IP City .mmdb with --geoip-db and an ASN .mmdb with --asn-db".into());
+    }
+    None
+}
+
+async fn open_lake(data_dir: &Path) -> Result<Lake> {
+    Ok(Lake::open_or_create(&table_dir(data_dir)).await?)
+}
+
+fn print(batches: &[RecordBatch], f: Format) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    trailscope_query::write(batches, f, &mut out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Opens the GeoIP databases from flags, the config file, or the default locations.
+fn enricher(cli: &Cli) -> Result<Enricher> {
+    let file = FileConfig::load(cli.config.as_deref(), &cli.data_dir)?;
+    let mut cities = if cli.geoip_db.is_empty() {
+        file.geoip_db
+    } else {
+        cli.geoip_db.clone()
+    };
+    let mut asn = cli.asn_db.clone().or(file.asn_db);
+    if cities.is_empty() {
+        cities = config::default_city_dbs(&cli.data_dir);
+    }
+    if asn.is_none() {
+        asn = config::default_asn_db(&cli.data_dir);
+    }
+    if cities.is_empty() && asn.is_none() {
+        eprintln!("note: no GeoIP database found, events get no geoip fields (see README: GeoIP)");
+        return Ok(Enricher::new(None));
+    }
+    let geo = GeoIp::open(&cities, asn.as_deref())?;
+    eprintln!("geoip: {}", geo.describe());
+    Ok(Enricher::new(Some(geo)))
+}
+
+async fn ingest(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
+    let enricher = enricher(cli)?;
+    let config = IngestConfig {
+        limits: Limits {
+            max_object_bytes: args.max_object_bytes,
+            ..Limits::default()
+        },
+        workers: args.workers.max(1),
+        ..IngestConfig::default()
+    };
+    let report = run_ingest(&cli.data_dir, enricher, config, &args.paths).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    Ok(finish_ingest(&report))
+}
+
+async fn run_ingest(
+    data_dir: &Path,
+    enricher: Enricher,
+    config: IngestConfig,
+    paths: &[PathBuf],
+) -> Result<IngestReport> {
+    let mut lake = open_lake(data_dir).await?;
+    let counters = Arc::new(Counters::default());
+    let progress = Progress::start(Arc::clone(&counters));
+    let mut ingestor = Ingestor {
+        lake: &mut lake,
+        enricher,
+        quarantine: QuarantineLog::new(&state_dir(data_dir)),
+        config,
+        counters,
+    };
+    let result = ingestor.ingest_paths(paths).await;
+    progress.finish();
+    Ok(result?)
+}
+
+fn finish_ingest(r: &IngestReport) -> ExitCode {
+    let secs = r.seconds.max(1e-6);
+    eprintln!(
+        "ingested {} events from {} files in {:.1}s ({:.0} events/s, {:.1} MB/s of JSON)",
+        r.events_ingested,
+        r.files_ingested,
+        r.seconds,
+        r.events_ingested as f64 / secs,
+        r.json_bytes as f64 / 1e6 / secs
+    );
+    eprintln!(
+        "  files: {} seen, {} already ingested, {} duplicates, {} quarantined; {} skipped (not logs), {} digest files",
+        r.files_seen,
+        r.files_already_ingested,
+        r.files_duplicate,
+        r.files_quarantined,
+        r.files_skipped_not_logs,
+        r.digest_files
+    );
+    eprintln!(
+        "  records: {} quarantined, {} digest records; {} commits, table version {}",
+        r.records_quarantined,
+        r.digest_records,
+        r.commits,
+        r.table_version.map_or("-".to_string(), |v| v.to_string())
+    );
+    if r.has_quarantine() {
+        eprintln!("hint: see what was quarantined and why with: trailscope quarantine");
+        ExitCode::from(EXIT_QUARANTINED)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn stats(data_dir: &Path, f: Format) -> Result<ExitCode> {
+    let lake = open_lake(data_dir).await?;
+    let t = lake.table_stats()?;
+    let ctx = trailscope_query::session(&lake).await?;
+    let overview = trailscope_query::sql(
+        &ctx,
+        "SELECT count(*) AS events, min(eventtime) AS first_event, max(eventtime) AS last_event, count(DISTINCT sourceobjectid) AS objects FROM cloudtrail",
+    )
+    .await?;
+    let meta = RecordBatch::try_from_iter(vec![
+        (
+            "table_version",
+            Arc::new(UInt64Array::from(vec![t.version.unwrap_or(0)])) as ArrayRef,
+        ),
+        ("parquet_files", Arc::new(UInt64Array::from(vec![t.files])) as ArrayRef),
+        ("bytes_on_disk", Arc::new(UInt64Array::from(vec![t.bytes])) as ArrayRef),
+        (
+            "partitions",
+            Arc::new(UInt64Array::from(vec![t.partitions])) as ArrayRef,
+        ),
+        (
+            "location",
+            Arc::new(StringArray::from(vec![lake.location().to_string()])) as ArrayRef,
+        ),
+    ])?;
+    print(&[meta], f)?;
+    print(&overview, f)?;
+    let by_source = trailscope_query::sql(
+        &ctx,
+        "SELECT eventsource, count(*) AS events FROM cloudtrail GROUP BY eventsource ORDER BY events DESC, eventsource",
+    )
+    .await?;
+    print(&by_source, f)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn quarantine(data_dir: &Path, f: Format) -> Result<ExitCode> {
+    let log = QuarantineLog::new(&state_dir(data_dir));
+    let entries = log.read()?;
+    if entries.is_empty() {
+        eprintln!("nothing is quarantined");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let col = |v: Vec<Option<String>>| Arc::new(StringArray::from(v)) as ArrayRef;
+    let batch = RecordBatch::try_from_iter(vec![
+        ("time", col(entries.iter().map(|e| Some(e.time.clone())).collect())),
+        ("object", col(entries.iter().map(|e| Some(e.object.clone())).collect())),
+        (
+            "record",
+            col(entries.iter().map(|e| e.index.map(|i| i.to_string())).collect()),
+        ),
+        (
+            "byte_offset",
+            col(entries.iter().map(|e| e.offset.map(|i| i.to_string())).collect()),
+        ),
+        ("reason", col(entries.iter().map(|e| Some(e.reason.clone())).collect())),
+    ])?;
+    print(&[batch], f)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode> {
+    let out = args.out.clone().unwrap_or_else(|| cli.data_dir.join("demo-input"));
+    let spec = trailscope_synth::Spec::ending_today(args.seed, args.events, args.days);
+    eprintln!(
+        "generating {} events over {} days into {}",
+        args.events,
+        args.days,
+        out.display()
+    );
+    let set = trailscope_synth::write_dataset(spec, &out, |_| {})
+        .with_context(|| format!("cannot generate the demo data in {}", out.display()))?;
+    eprintln!(
+        "generated {} events in {} files ({:.1} MB JSON, {:.1} MB gzip)",
+        set.events,
+        set.files,
+        set.json_bytes as f64 / 1e6,
+        set.gz_bytes as f64 / 1e6
+    );
+    if args.no_ingest {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let enricher = enricher(cli)?;
+    let report = run_ingest(
+        &cli.data_dir,
+        enricher,
+        IngestConfig::default(),
+        std::slice::from_ref(&out),
+    )
+    .await?;
+    let code = finish_ingest(&report);
+    eprintln!(
+        "try: trailscope --data-dir {} sql \"SELECT eventname, count(*) AS n FROM cloudtrail WHERE eventsource = 'ecs.amazonaws.com' GROUP BY 1 ORDER BY n DESC LIMIT 10\"",
+        cli.data_dir.display()
+    );
+    Ok(code)
+}

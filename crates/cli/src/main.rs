@@ -1,0 +1,154 @@
+//! The `trailscope` binary: the only place that wires concrete parts together.
+//!
+//! Data goes to stdout; progress, logs and hints to stderr. Exit codes: 0 success, 1 error,
+//! 2 usage error, 3 ingest finished but quarantined something (see `trailscope quarantine`).
+
+mod commands;
+mod config;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trailscope",
+    version,
+    about = "Self-hosted analytics for AWS CloudTrail",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Where the table and trailscope's state live.
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILSCOPE_DATA_DIR",
+        default_value = "./trailscope-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Config file (default: <data-dir>/trailscope.toml when it exists).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// GeoIP City database (MaxMind GeoLite2/GeoIP2 or DB-IP .mmdb); repeat for DB-IP's separate
+    /// IPv4 and IPv6 files.
+    #[arg(long = "geoip-db", global = true, value_name = "FILE")]
+    pub geoip_db: Vec<PathBuf>,
+    /// GeoIP ASN database (.mmdb).
+    #[arg(long = "asn-db", global = true, value_name = "FILE")]
+    pub asn_db: Option<PathBuf>,
+    /// Log level filter for stderr (e.g. `info`, `trailscope=debug`).
+    #[arg(long, global = true, env = "TRAILSCOPE_LOG", default_value = "warn")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest CloudTrail files or folders (S3 layout, .json/.json.gz, NDJSON, arrays, LookupEvents output).
+    Ingest(IngestArgs),
+    /// Run a SQL query over the table `cloudtrail`.
+    Sql(SqlArgs),
+    /// Show what the table holds.
+    Stats(FormatArgs),
+    /// List what could not be ingested, and why.
+    Quarantine(FormatArgs),
+    /// Compact small files (and optionally remove unreferenced ones).
+    Optimize(OptimizeArgs),
+    /// Generate a realistic CloudTrail dataset of an ECS estate and ingest it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// Files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Parse threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Largest decompressed size of one object; larger ones are quarantined.
+    #[arg(long, default_value_t = 16 << 30)]
+    pub max_object_bytes: u64,
+    /// Print the run's report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SqlArgs {
+    /// The query, e.g. "SELECT eventname, count(*) FROM cloudtrail GROUP BY 1".
+    pub query: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct FormatArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OptimizeArgs {
+    /// Also delete files no longer referenced and older than this many hours.
+    #[arg(long, value_name = "HOURS")]
+    pub vacuum: Option<u64>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Seed of the generator (same seed, same data).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of routine events (a few dozen scenario events are added).
+    #[arg(long, default_value_t = 300_000)]
+    pub events: u64,
+    /// Days of history, ending today.
+    #[arg(long, default_value_t = 30)]
+    pub days: u32,
+    /// Where to write the generated files (default: <data-dir>/demo-input).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only generate the files.
+    #[arg(long)]
+    pub no_ingest: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(!no_color)
+        .with_target(false)
+        .without_time()
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if let Some(hint) = commands::hint(&e) {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

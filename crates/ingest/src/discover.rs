@@ -1,0 +1,128 @@
+//! Finds the objects to ingest under local paths.
+//!
+//! Folders are walked recursively in name order, which for CloudTrail's layout
+//! (`AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/…`, also below an organization id) is time
+//! order within each region. Files that are plainly not logs are skipped and counted; digest
+//! files (`CloudTrail-Digest/`) are counted as digests. A file named explicitly is always read.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::error::IngestError;
+
+/// A file to ingest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+/// The result of walking the inputs.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub candidates: Vec<Candidate>,
+    /// Files skipped because their name says they are not logs (README, LICENSE, .mmdb, YAML…).
+    pub skipped_not_logs: Vec<PathBuf>,
+    /// CloudTrail digest files (integrity proofs, not events).
+    pub digest_files: Vec<PathBuf>,
+}
+
+/// Whether a file name looks like a log this tool reads.
+pub fn looks_like_log(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let base = lower.strip_suffix(".gz").unwrap_or(&lower);
+    [".json", ".jsonl", ".ndjson", ".log"]
+        .iter()
+        .any(|ext| base.ends_with(ext))
+        || lower.ends_with(".gz")
+}
+
+/// Whether a path is a CloudTrail digest file by its key layout or name.
+pub fn is_digest_path(path: &Path) -> bool {
+    path.components().any(|c| c.as_os_str() == "CloudTrail-Digest")
+        || path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.contains("_CloudTrail-Digest_"))
+}
+
+pub fn discover(inputs: &[PathBuf]) -> Result<Discovery, IngestError> {
+    let mut d = Discovery::default();
+    for input in inputs {
+        let meta = std::fs::metadata(input).map_err(|source| IngestError::Walk {
+            path: input.clone(),
+            source,
+        })?;
+        if meta.is_file() {
+            d.candidates.push(Candidate {
+                path: input.clone(),
+                size: meta.len(),
+            });
+            continue;
+        }
+        for entry in WalkDir::new(input).follow_links(true).sort_by_file_name() {
+            let entry = entry.map_err(|e| IngestError::Walk {
+                path: e.path().map_or_else(|| input.clone(), Path::to_path_buf),
+                source: e
+                    .into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            })?;
+            if !entry.file_type().is_file() {
+                continue;
+            }
+            let path = entry.into_path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if is_digest_path(&path) {
+                d.digest_files.push(path);
+            } else if !looks_like_log(name) || name.starts_with('.') {
+                d.skipped_not_logs.push(path);
+            } else {
+                let size = std::fs::metadata(&path)
+                    .map_err(|source| IngestError::Walk {
+                        path: path.clone(),
+                        source,
+                    })?
+                    .len();
+                d.candidates.push(Candidate { path, size });
+            }
+        }
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for yes in [
+            "a.json",
+            "a.json.gz",
+            "x.log",
+            "t.jsonl",
+            "T.NDJSON",
+            "111_CloudTrail_eu-west-1_20200101T0000Z_abc.json.gz",
+            "plain.gz",
+        ] {
+            assert!(looks_like_log(yes), "{yes}");
+        }
+        for no in [
+            "README.md",
+            "LICENSE-MIT",
+            "GeoLite2-City-Test.mmdb",
+            "rule.yml",
+            "PROVENANCE.tsv",
+            "x.json.txt",
+        ] {
+            assert!(!looks_like_log(no), "{no}");
+        }
+        assert!(is_digest_path(Path::new(
+            "AWSLogs/1/CloudTrail-Digest/us-east-1/2020/01/01/x.json.gz"
+        )));
+        assert!(!is_digest_path(Path::new(
+            "AWSLogs/1/CloudTrail/us-east-1/2020/01/01/x.json.gz"
+        )));
+    }
+}

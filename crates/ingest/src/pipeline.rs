@@ -1,0 +1,447 @@
+//! The ingest pipeline for local files.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow::record_batch::RecordBatch;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+use trailscope_cloudtrail::{EventBatchBuilder, Limits, ObjectParser, ObjectSummary, Source};
+use trailscope_enrich::Enricher;
+use trailscope_lake::Lake;
+use xxhash_rust::xxh3::Xxh3;
+
+use crate::discover::{Candidate, discover};
+use crate::error::IngestError;
+use crate::quarantine::{Entry, FORMAT_VERSION, QuarantineLog};
+
+/// Tuning of one ingest run.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub limits: Limits,
+    /// Rows per Arrow batch handed from a worker to the writer.
+    pub batch_rows: usize,
+    /// Compressed input bytes per commit group; one group is one table version.
+    pub group_bytes: u64,
+    /// Parse/enrich threads.
+    pub workers: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            batch_rows: 16 * 1024,
+            group_bytes: 48 << 20,
+            workers: 2,
+        }
+    }
+}
+
+/// Live counters, shared with a progress display.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub files_total: AtomicU64,
+    pub files_done: AtomicU64,
+    pub bytes_total: AtomicU64,
+    pub bytes_done: AtomicU64,
+    pub json_bytes: AtomicU64,
+    pub events: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+/// What one run did. Every object and record is in exactly one bucket.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct IngestReport {
+    pub files_seen: u64,
+    pub files_ingested: u64,
+    pub files_already_ingested: u64,
+    /// Same content as another file of this run (counted once).
+    pub files_duplicate: u64,
+    pub files_skipped_not_logs: u64,
+    pub digest_files: u64,
+    pub files_quarantined: u64,
+    pub events_ingested: u64,
+    pub records_quarantined: u64,
+    pub digest_records: u64,
+    pub compressed_bytes: u64,
+    pub json_bytes: u64,
+    pub commits: u64,
+    pub table_version: Option<u64>,
+    pub seconds: f64,
+}
+
+impl IngestReport {
+    /// True when something was quarantined (the CLI exits non-zero then).
+    pub fn has_quarantine(&self) -> bool {
+        self.files_quarantined > 0 || self.records_quarantined > 0
+    }
+}
+
+enum Msg {
+    Batch(RecordBatch),
+    Done(Box<ObjectOutcome>),
+    Failed(IngestError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    New,
+    /// Its rows are in the table already.
+    Committed,
+    /// Another file of this run has the same bytes.
+    Duplicate,
+}
+
+struct ObjectOutcome {
+    seen: Seen,
+    path: PathBuf,
+    id: String,
+    summary: ObjectSummary,
+    compressed: u64,
+}
+
+/// Runs ingests into one lake.
+pub struct Ingestor<'a> {
+    pub lake: &'a mut Lake,
+    pub enricher: Enricher,
+    pub quarantine: QuarantineLog,
+    pub config: IngestConfig,
+    pub counters: Arc<Counters>,
+}
+
+impl Ingestor<'_> {
+    /// Ingests files and folders.
+    pub async fn ingest_paths(&mut self, inputs: &[PathBuf]) -> Result<IngestReport, IngestError> {
+        let started = Instant::now();
+        let found = discover(inputs)?;
+        let mut report = IngestReport {
+            files_seen: found.candidates.len() as u64,
+            files_skipped_not_logs: found.skipped_not_logs.len() as u64,
+            digest_files: found.digest_files.len() as u64,
+            ..IngestReport::default()
+        };
+        for p in &found.skipped_not_logs {
+            debug!(path = %p.display(), "skipping file that is not a log");
+        }
+        self.counters
+            .files_total
+            .store(found.candidates.len() as u64, Ordering::Relaxed);
+        self.counters
+            .bytes_total
+            .store(found.candidates.iter().map(|c| c.size).sum(), Ordering::Relaxed);
+        let done = Arc::new(Mutex::new(self.lake.committed_objects().await?));
+        let claimed = Arc::new(Mutex::new(HashSet::new()));
+        for group in groups(&found.candidates, self.config.group_bytes) {
+            self.run_group(group, &done, &claimed, &mut report).await?;
+        }
+        report.table_version = self.lake.version();
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    async fn run_group(
+        &mut self,
+        group: &[Candidate],
+        done: &Arc<Mutex<HashSet<String>>>,
+        claimed: &Arc<Mutex<HashSet<String>>>,
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
+        let (tx, mut rx) = mpsc::channel::<Msg>(8);
+        let queue = Arc::new(Mutex::new(
+            group.iter().cloned().collect::<std::collections::VecDeque<_>>(),
+        ));
+        let mut handles = Vec::new();
+        for _ in 0..self.config.workers.max(1) {
+            let worker = Worker {
+                queue: Arc::clone(&queue),
+                done: Arc::clone(done),
+                claimed: Arc::clone(claimed),
+                tx: tx.clone(),
+                enricher: self.enricher.clone(),
+                parser: ObjectParser {
+                    limits: self.config.limits,
+                    flush_rows: self.config.batch_rows,
+                },
+                counters: Arc::clone(&self.counters),
+            };
+            handles.push(tokio::task::spawn_blocking(move || worker.run()));
+        }
+        drop(tx);
+
+        let mut writer = self.lake.writer()?;
+        let mut entries = Vec::new();
+        let mut objects = Vec::new();
+        let mut failure = None;
+        while let Some(msg) = rx.recv().await {
+            match msg {
+                Msg::Batch(batch) => writer.write(batch).await?,
+                Msg::Failed(e) => {
+                    failure = Some(e);
+                    break;
+                }
+                Msg::Done(outcome) => self.account(*outcome, report, &mut entries, &mut objects),
+            }
+        }
+        drop(rx);
+        for h in handles {
+            h.await.map_err(|e| IngestError::Worker(e.to_string()))?;
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        // Quarantine first: if we die between the two, the object is redone and the duplicate
+        // quarantine lines are dropped on read; the other order could lose them.
+        self.quarantine.append(&entries)?;
+        let mut metadata = HashMap::new();
+        metadata.insert("trailscope.objects".to_string(), serde_json::Value::from(objects.len()));
+        metadata.insert("trailscope.rows".to_string(), serde_json::Value::from(writer.rows()));
+        if let Some(version) = self.lake.commit(&mut writer, metadata).await? {
+            report.commits += 1;
+            debug!(version, objects = objects.len(), "committed");
+        }
+        if let Ok(mut set) = done.lock() {
+            set.extend(objects);
+        }
+        Ok(())
+    }
+
+    fn account(
+        &self,
+        o: ObjectOutcome,
+        report: &mut IngestReport,
+        entries: &mut Vec<Entry>,
+        objects: &mut Vec<String>,
+    ) {
+        match o.seen {
+            Seen::Committed => return report.files_already_ingested += 1,
+            Seen::Duplicate => return report.files_duplicate += 1,
+            Seen::New => {}
+        }
+        let s = &o.summary;
+        let object = o.path.display().to_string();
+        let now = chrono_now();
+        report.compressed_bytes += o.compressed;
+        report.json_bytes += s.decompressed_bytes;
+        report.events_ingested += s.events;
+        report.digest_records += s.digests;
+        let entry = |index: Option<u64>, offset: Option<u64>, reason: String| Entry {
+            v: FORMAT_VERSION,
+            time: now.clone(),
+            object: object.clone(),
+            object_id: o.id.clone(),
+            index,
+            offset,
+            reason,
+        };
+        if s.events > 0 {
+            report.files_ingested += 1;
+            objects.push(o.id.clone());
+        }
+        if s.not_cloudtrail {
+            report.files_quarantined += 1;
+            let first = s.rejections.first().map(|r| r.reason.clone()).unwrap_or_default();
+            warn!(file = %object, reason = %first, "not CloudTrail JSON, quarantined");
+            entries.push(entry(
+                None,
+                None,
+                format!("not CloudTrail JSON ({} elements): {first}", s.rejected),
+            ));
+            return;
+        }
+        if s.events == 0 && s.fatal.is_some() {
+            report.files_quarantined += 1;
+        }
+        report.records_quarantined += s.rejected;
+        for r in &s.rejections {
+            warn!(file = %object, index = r.index, reason = %r.reason, "record quarantined");
+            entries.push(entry(r.index, r.offset, r.reason.clone()));
+        }
+        if s.rejected > s.rejections.len() as u64 {
+            entries.push(entry(
+                None,
+                None,
+                format!(
+                    "{} more rejected records not listed",
+                    s.rejected - s.rejections.len() as u64
+                ),
+            ));
+        }
+        if let Some(fatal) = &s.fatal {
+            let reason = if s.events > 0 {
+                format!("{fatal} (the {} events before it were ingested)", s.events)
+            } else {
+                fatal.to_string()
+            };
+            warn!(file = %object, reason = %reason, "object quarantined");
+            entries.push(entry(None, None, reason));
+        }
+    }
+}
+
+fn chrono_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
+    let secs = i64::try_from(now.as_secs()).unwrap_or(0);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Splits candidates into commit groups of about `group_bytes` of input.
+fn groups(candidates: &[Candidate], group_bytes: u64) -> Vec<&[Candidate]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut acc = 0;
+    for (i, c) in candidates.iter().enumerate() {
+        acc += c.size.max(1);
+        if acc >= group_bytes {
+            out.push(&candidates[start..=i]);
+            start = i + 1;
+            acc = 0;
+        }
+    }
+    if start < candidates.len() {
+        out.push(&candidates[start..]);
+    }
+    out
+}
+
+struct Worker {
+    queue: Arc<Mutex<std::collections::VecDeque<Candidate>>>,
+    done: Arc<Mutex<HashSet<String>>>,
+    claimed: Arc<Mutex<HashSet<String>>>,
+    tx: mpsc::Sender<Msg>,
+    enricher: Enricher,
+    parser: ObjectParser,
+    counters: Arc<Counters>,
+}
+
+/// Objects up to this size are read into memory once; larger ones are read twice (hash, then
+/// parse) so memory stays bounded.
+const IN_MEMORY_OBJECT: u64 = 64 << 20;
+
+impl Worker {
+    fn run(mut self) {
+        loop {
+            let next = self.queue.lock().ok().and_then(|mut q| q.pop_front());
+            let Some(candidate) = next else { return };
+            if let Err(e) = self.one(&candidate) {
+                let _ = self.tx.blocking_send(Msg::Failed(e));
+                return;
+            }
+            self.counters.files_done.fetch_add(1, Ordering::Relaxed);
+            self.counters.bytes_done.fetch_add(candidate.size, Ordering::Relaxed);
+        }
+    }
+
+    fn one(&mut self, c: &Candidate) -> Result<(), IngestError> {
+        let walk = |source| IngestError::Walk {
+            path: c.path.clone(),
+            source,
+        };
+        let (id, bytes) = if c.size <= IN_MEMORY_OBJECT {
+            let bytes = std::fs::read(&c.path).map_err(walk)?;
+            (object_id(&bytes[..]).map_err(walk)?, Some(bytes))
+        } else {
+            (
+                object_id(BufReader::new(File::open(&c.path).map_err(walk)?)).map_err(walk)?,
+                None,
+            )
+        };
+        let seen = if self.done.lock().map(|d| d.contains(&id)).unwrap_or(false) {
+            Seen::Committed
+        } else if !self.claimed.lock().map(|mut c| c.insert(id.clone())).unwrap_or(false) {
+            Seen::Duplicate
+        } else {
+            Seen::New
+        };
+        if seen != Seen::New {
+            let outcome = ObjectOutcome {
+                seen,
+                path: c.path.clone(),
+                id,
+                summary: ObjectSummary::default(),
+                compressed: 0,
+            };
+            return self.send(Msg::Done(Box::new(outcome)));
+        }
+        let name = c.path.display().to_string();
+        let source = Source { name: &name, id: &id };
+        let mut builder = EventBatchBuilder::with_capacity(self.parser.flush_rows.min(4096));
+        let tx = self.tx.clone();
+        let enricher = &mut self.enricher;
+        let counters = Arc::clone(&self.counters);
+        let mut flush =
+            |b: &mut EventBatchBuilder| -> Result<(), IngestError> { send_batch(b, enricher, &tx, &counters) };
+        let summary = match bytes {
+            Some(bytes) => self.parser.parse(&bytes[..], &source, &mut builder, &mut flush)?,
+            None => self.parser.parse(
+                BufReader::new(File::open(&c.path).map_err(walk)?),
+                &source,
+                &mut builder,
+                &mut flush,
+            )?,
+        };
+        if !builder.is_empty() {
+            send_batch(&mut builder, &mut self.enricher, &self.tx, &self.counters)?;
+        }
+        self.counters
+            .json_bytes
+            .fetch_add(summary.decompressed_bytes, Ordering::Relaxed);
+        self.counters.rejected.fetch_add(summary.rejected, Ordering::Relaxed);
+        self.send(Msg::Done(Box::new(ObjectOutcome {
+            seen: Seen::New,
+            path: c.path.clone(),
+            id,
+            summary,
+            compressed: c.size,
+        })))
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), IngestError> {
+        self.tx
+            .blocking_send(msg)
+            .map_err(|_| IngestError::Worker("the writer stopped".into()))
+    }
+}
+
+fn send_batch(
+    b: &mut EventBatchBuilder,
+    enricher: &mut Enricher,
+    tx: &mpsc::Sender<Msg>,
+    counters: &Counters,
+) -> Result<(), IngestError> {
+    let parsed = b.finish()?;
+    let rows = parsed.num_rows() as u64;
+    let enriched = enricher.enrich(&parsed)?;
+    tx.blocking_send(Msg::Batch(enriched))
+        .map_err(|_| IngestError::Worker("the writer stopped".into()))?;
+    counters.events.fetch_add(rows, Ordering::Relaxed);
+    Ok(())
+}
+
+/// The ledger identity of an object's bytes: its 128-bit xxh3 hash and length, so the same
+/// content under another name or path is recognised as done.
+pub fn object_id(mut r: impl Read) -> std::io::Result<String> {
+    let mut h = Xxh3::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        h.update(&buf[..n]);
+        len += n as u64;
+    }
+    Ok(format!("xxh3:{:032x}:{len}", h.digest128()))
+}

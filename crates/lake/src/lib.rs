@@ -1,0 +1,321 @@
+//! The Delta Lake table of CloudTrail events.
+//!
+//! Owns the table's physical shape (schema, partitioning by `eventdate`, Parquet settings) and
+//! its life cycle: create or open, stream batches into Parquet files, commit a group of objects
+//! atomically, compact (`optimize`) and vacuum. Knows nothing of where events come from.
+
+mod stats;
+
+pub use stats::{SourceCount, TableStats};
+
+use std::collections::HashMap;
+use std::num::NonZeroU64;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, StructType};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{DeltaTable, DeltaTableError};
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use thiserror::Error;
+use trailscope_cloudtrail::schema;
+
+pub use deltalake;
+
+#[derive(Debug, Error)]
+pub enum LakeError {
+    #[error("cannot open or create the Delta table at {location}: {source}")]
+    Open {
+        location: String,
+        #[source]
+        source: DeltaTableError,
+    },
+    #[error(
+        "the table at {location} has a different schema than this version of trailscope writes (hint: use a new --data-dir, or the trailscope version that created it)"
+    )]
+    SchemaMismatch { location: String },
+    #[error("writing Parquet data failed: {0}")]
+    Write(#[source] DeltaTableError),
+    #[error("committing to the Delta log failed: {0}")]
+    Commit(#[source] DeltaTableError),
+    #[error("maintenance ({operation}) failed: {source}")]
+    Maintenance {
+        operation: &'static str,
+        #[source]
+        source: DeltaTableError,
+    },
+    #[error("reading table metadata failed: {0}")]
+    Read(#[source] DeltaTableError),
+}
+
+/// Target size of the Parquet files ingest writes, and of the files `optimize` produces.
+pub const INGEST_FILE_BYTES: u64 = 128 << 20;
+pub const OPTIMIZE_FILE_BYTES: u64 = 256 << 20;
+
+/// Columns that get min/max statistics, so DataFusion can skip files and row groups for the
+/// filters users write most (time, service, action, caller, account, error).
+const STATS_COLUMNS: &str = "eventtime,eventsource,eventname,awsregion,sourceipaddress,errorcode,eventid,eventtype,readonly,recipientaccountid,useridentity.arn,useridentity.type,useridentity.accountid,sourceobjectid";
+
+pub struct Lake {
+    table: DeltaTable,
+    location: String,
+}
+
+impl std::fmt::Debug for Lake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lake")
+            .field("location", &self.location)
+            .field("version", &self.table.version())
+            .finish()
+    }
+}
+
+/// Parquet settings: zstd (the size goal is below the `.json.gz` input), statistics per page so
+/// pushdown filters can skip pages, and dictionary encoding (most columns repeat a lot).
+pub fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(6).unwrap_or_default()))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_max_row_group_row_count(Some(256 * 1024))
+        .set_data_page_size_limit(1 << 20)
+        .build()
+}
+
+fn open_err(location: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
+    move |source| LakeError::Open {
+        location: location.to_string(),
+        source,
+    }
+}
+
+impl Lake {
+    /// Opens the table at `location` (a local directory), creating it when absent.
+    pub async fn open_or_create(location: &Path) -> Result<Self, LakeError> {
+        let display = location.display().to_string();
+        let url = deltalake::ensure_table_uri(&display).map_err(open_err(&display))?;
+        // Opening a location without a log makes delta-rs log an error; look first.
+        let exists = location.join("_delta_log").is_dir();
+        let table = if exists {
+            deltalake::open_table(url).await.map_err(open_err(&display))?
+        } else {
+            let table = deltalake::DeltaTableBuilder::from_url(url)
+                .and_then(|b| b.build())
+                .map_err(open_err(&display))?;
+            let arrow_schema = schema::table_schema();
+            let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| LakeError::Open {
+                location: display.clone(),
+                source: DeltaTableError::from(e),
+            })?;
+            table
+                .create()
+                .with_table_name("cloudtrail")
+                .with_comment("AWS CloudTrail events (trailscope)")
+                .with_columns(kernel.fields().cloned())
+                .with_partition_columns([schema::EVENT_DATE])
+                .with_configuration([
+                    ("delta.checkpointInterval", Some("20")),
+                    ("delta.dataSkippingStatsColumns", Some(STATS_COLUMNS)),
+                ])
+                .with_save_mode(SaveMode::Ignore)
+                .await
+                .map_err(open_err(&display))?
+        };
+        let lake = Self {
+            table,
+            location: display,
+        };
+        lake.check_schema()?;
+        Ok(lake)
+    }
+
+    fn check_schema(&self) -> Result<(), LakeError> {
+        let snapshot = self.table.snapshot().map_err(LakeError::Read)?;
+        let names: Vec<String> = snapshot.schema().fields().map(|f| f.name().clone()).collect();
+        let expected: Vec<String> = schema::table_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        if names != expected {
+            return Err(LakeError::SchemaMismatch {
+                location: self.location.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    pub fn table(&self) -> &DeltaTable {
+        &self.table
+    }
+
+    pub fn version(&self) -> Option<u64> {
+        self.table.version()
+    }
+
+    /// A writer that streams batches into Parquet files under the table, committing nothing.
+    pub fn writer(&self) -> Result<BatchWriter, LakeError> {
+        let inner = RecordBatchWriter::for_table(&self.table)
+            .map_err(LakeError::Write)?
+            .with_writer_properties(writer_properties())
+            .with_target_file_size(INGEST_FILE_BYTES);
+        Ok(BatchWriter { inner, rows: 0 })
+    }
+
+    /// Commits the files a writer produced as one table version, with `metadata` in the commit
+    /// info. Returns the new version; a writer with no rows commits nothing.
+    pub async fn commit(
+        &mut self,
+        writer: &mut BatchWriter,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<Option<u64>, LakeError> {
+        let adds = writer.inner.flush().await.map_err(LakeError::Write)?;
+        writer.rows = 0;
+        if adds.is_empty() {
+            return Ok(None);
+        }
+        let snapshot = self.table.snapshot().map_err(LakeError::Commit)?;
+        let partition_by = Some(vec![schema::EVENT_DATE.to_string()]);
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by,
+            predicate: None,
+        };
+        let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+        let finalized = CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
+            .with_actions(actions)
+            .build(Some(snapshot), self.table.log_store(), operation)
+            .await
+            .map_err(LakeError::Commit)?;
+        let version = finalized.version();
+        self.table.update_state().await.map_err(LakeError::Commit)?;
+        Ok(Some(version))
+    }
+
+    /// Re-reads the table's log (after another process committed).
+    pub async fn refresh(&mut self) -> Result<(), LakeError> {
+        self.table.update_state().await.map_err(LakeError::Read)
+    }
+
+    /// Compacts small files into files of about [`OPTIMIZE_FILE_BYTES`].
+    pub async fn optimize(&mut self) -> Result<OptimizeReport, LakeError> {
+        let table = self.table.clone();
+        let (table, metrics) = table
+            .optimize()
+            .with_target_size(NonZeroU64::new(OPTIMIZE_FILE_BYTES).unwrap_or(NonZeroU64::MIN))
+            .with_writer_properties(writer_properties())
+            .with_max_concurrent_tasks(2)
+            .await
+            .map_err(|source| LakeError::Maintenance {
+                operation: "optimize",
+                source,
+            })?;
+        self.table = table;
+        Ok(OptimizeReport {
+            files_added: metrics.num_files_added,
+            files_removed: metrics.num_files_removed,
+            partitions_optimized: metrics.partitions_optimized,
+        })
+    }
+
+    /// Deletes files no longer referenced by the table and older than the retention period
+    /// (Delta's default, 7 days, unless `retention_hours` is given).
+    pub async fn vacuum(&mut self, retention_hours: Option<u64>) -> Result<u64, LakeError> {
+        let table = self.table.clone();
+        let mut builder = table.vacuum();
+        if let Some(hours) = retention_hours {
+            builder = builder
+                .with_retention_period(chrono::Duration::hours(i64::try_from(hours).unwrap_or(i64::MAX)))
+                .with_enforce_retention_duration(false);
+        }
+        let (table, metrics) = builder.await.map_err(|source| LakeError::Maintenance {
+            operation: "vacuum",
+            source,
+        })?;
+        self.table = table;
+        Ok(metrics.files_deleted.len() as u64)
+    }
+}
+
+/// Result of [`Lake::optimize`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OptimizeReport {
+    pub files_added: u64,
+    pub files_removed: u64,
+    pub partitions_optimized: u64,
+}
+
+/// Streams batches (table schema) into Parquet files; [`Lake::commit`] makes them visible.
+pub struct BatchWriter {
+    inner: RecordBatchWriter,
+    rows: u64,
+}
+
+impl std::fmt::Debug for BatchWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchWriter").field("rows", &self.rows).finish()
+    }
+}
+
+impl BatchWriter {
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<(), LakeError> {
+        self.rows += batch.num_rows() as u64;
+        self.inner.write(batch).await.map_err(LakeError::Write)
+    }
+
+    /// Rows written since the last commit.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+}
+
+/// Shared handle type used by readers that only need the table.
+pub type SharedTable = Arc<DeltaTable>;
+
+impl Lake {
+    /// The ledger: identities of every object with rows in the table. An object's rows are
+    /// always committed together, so presence means the whole object is in.
+    pub async fn committed_objects(&self) -> Result<std::collections::HashSet<String>, LakeError> {
+        use deltalake::datafusion::arrow::array::{Array, AsArray};
+        use deltalake::datafusion::prelude::SessionContext;
+        let mut out = std::collections::HashSet::new();
+        if self.table_stats()?.files == 0 {
+            return Ok(out);
+        }
+        let ctx = SessionContext::new();
+        let provider = self
+            .table
+            .table_provider()
+            .await
+            .map_err(|e| LakeError::Read(e.into()))?;
+        ctx.register_table("t", provider)
+            .map_err(|e| LakeError::Read(e.into()))?;
+        let sql = format!("SELECT DISTINCT {} FROM t", schema::SOURCE_OBJECT_ID);
+        let batches = ctx
+            .sql(&sql)
+            .await
+            .map_err(|e| LakeError::Read(e.into()))?
+            .collect()
+            .await
+            .map_err(|e| LakeError::Read(e.into()))?;
+        for batch in batches {
+            let col = deltalake::datafusion::arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
+                .map_err(|e| LakeError::Read(e.into()))?;
+            let ids = col.as_string::<i32>();
+            for i in 0..ids.len() {
+                if ids.is_valid(i) {
+                    out.insert(ids.value(i).to_string());
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,42 @@
+//! Table-level numbers read from the Delta log alone (no data scan).
+
+use serde::Serialize;
+
+use crate::{Lake, LakeError};
+
+/// Files, bytes and rows of the current table version.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableStats {
+    pub version: Option<u64>,
+    pub files: u64,
+    pub bytes: u64,
+    /// Sum of per-file record counts from the log's statistics.
+    pub rows: u64,
+    pub partitions: u64,
+}
+
+/// Events per `eventsource` (filled by the query layer).
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceCount {
+    pub eventsource: String,
+    pub events: u64,
+}
+
+impl Lake {
+    pub fn table_stats(&self) -> Result<TableStats, LakeError> {
+        let snapshot = self.table.snapshot().map_err(LakeError::Read)?;
+        let mut stats = TableStats {
+            version: self.table.version(),
+            ..TableStats::default()
+        };
+        let mut partitions = std::collections::HashSet::new();
+        for file in snapshot.log_data() {
+            stats.files += 1;
+            stats.bytes += u64::try_from(file.size()).unwrap_or(0);
+            stats.rows += file.num_records().unwrap_or(0) as u64;
+            partitions.insert(format!("{:?}", file.partition_values_map()));
+        }
+        stats.partitions = partitions.len() as u64;
+        Ok(stats)
+    }
+}
