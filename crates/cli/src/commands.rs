@@ -109,6 +109,9 @@ fn enricher(cli: &Cli) -> Result<Enricher> {
     }
     let geo = GeoIp::open(&cities, asn.as_deref())?;
     eprintln!("geoip: {}", geo.describe());
+    if geo.uses_dbip_lite() {
+        eprintln!("geoip: IP geolocation by DB-IP (https://db-ip.com), licensed CC BY 4.0");
+    }
     Ok(Enricher::new(Some(geo)))
 }
 

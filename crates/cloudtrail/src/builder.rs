@@ -13,9 +13,10 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use serde_json::value::RawValue;
 
-use crate::model::{OptText, RawEvent};
+use crate::model::{OptText, RawEvent, Text};
 use crate::schema;
-use crate::time::epoch_days;
+use crate::template::{Splicer, code};
+use crate::time::{epoch_days, format_event_time};
 
 fn text<'t>(t: &'t OptText<'_>) -> Option<&'t str> {
     t.as_ref().map(|t| t.as_str())
@@ -141,8 +142,9 @@ pub struct EventBatchBuilder {
     sourceobject: StringBuilder,
     sourceobjectid: StringBuilder,
     sourceindex: Int64Builder,
-    rawevent: StringBuilder,
+    eventtemplate: StringBuilder,
     eventdate: Date32Builder,
+    splicer: Splicer,
 }
 
 /// Columns between `eventtime` and `resources`, in schema order.
@@ -195,8 +197,9 @@ impl EventBatchBuilder {
             sourceobject: StringBuilder::with_capacity(capacity, capacity * 64),
             sourceobjectid: StringBuilder::with_capacity(capacity, capacity * 40),
             sourceindex: Int64Builder::with_capacity(capacity),
-            rawevent: StringBuilder::with_capacity(capacity, capacity * 1024),
+            eventtemplate: StringBuilder::with_capacity(capacity, capacity * 512),
             eventdate: Date32Builder::with_capacity(capacity),
+            splicer: Splicer::default(),
         }
         .check_layout(id_fields.len())
     }
@@ -301,8 +304,99 @@ impl EventBatchBuilder {
         self.sourceobject.append_value(source.name);
         self.sourceobjectid.append_value(source.id);
         self.sourceindex.append_value(index);
-        self.rawevent.append_value(compact_json(raw));
+        let template = self.template(ev, raw, event_time);
+        self.eventtemplate.append_value(template);
         self.eventdate.append_value(epoch_days(event_time));
+    }
+
+    /// The record's template: its text with the values the columns hold spliced out (see
+    /// [`crate::template`]).
+    fn template(&mut self, ev: &RawEvent<'_>, raw: &str, event_time: i64) -> String {
+        if raw.as_bytes().contains(&b'\n') {
+            // Pretty-printed input is stored compacted; its offsets no longer apply.
+            return compact_json(raw).into_owned();
+        }
+        let sp = &mut self.splicer;
+        sp.clear();
+        let mut offer = |t: &OptText<'_>, c: u8| {
+            if let Some(Text(Cow::Borrowed(s))) = t {
+                sp.offer(raw, s, c);
+            }
+        };
+        offer(&ev.event_version, code("eventversion"));
+        offer(&ev.event_source, code("eventsource"));
+        offer(&ev.event_name, code("eventname"));
+        offer(&ev.aws_region, code("awsregion"));
+        offer(&ev.source_ip_address, code("sourceipaddress"));
+        offer(&ev.user_agent, code("useragent"));
+        offer(&ev.error_code, code("errorcode"));
+        offer(&ev.error_message, code("errormessage"));
+        offer(&ev.request_id, code("requestid"));
+        offer(&ev.event_id, code("eventid"));
+        offer(&ev.event_type, code("eventtype"));
+        offer(&ev.api_version, code("apiversion"));
+        offer(&ev.recipient_account_id, code("recipientaccountid"));
+        offer(&ev.shared_event_id, code("sharedeventid"));
+        offer(&ev.vpc_endpoint_id, code("vpcendpointid"));
+        offer(&ev.vpc_endpoint_account_id, code("vpcendpointaccountid"));
+        offer(&ev.event_category, code("eventcategory"));
+        if let Some(u) = &ev.user_identity {
+            offer(&u.kind, code("useridentity.type"));
+            offer(&u.principal_id, code("useridentity.principalid"));
+            offer(&u.arn, code("useridentity.arn"));
+            offer(&u.account_id, code("useridentity.accountid"));
+            offer(&u.invoked_by, code("useridentity.invokedby"));
+            offer(&u.access_key_id, code("useridentity.accesskeyid"));
+            offer(&u.user_name, code("useridentity.username"));
+            if let Some(ctx) = &u.session_context {
+                if let Some(i) = &ctx.session_issuer {
+                    offer(&i.kind, code("useridentity.sessioncontext.sessionissuer.type"));
+                    offer(
+                        &i.principal_id,
+                        code("useridentity.sessioncontext.sessionissuer.principalid"),
+                    );
+                    offer(&i.arn, code("useridentity.sessioncontext.sessionissuer.arn"));
+                    offer(
+                        &i.account_id,
+                        code("useridentity.sessioncontext.sessionissuer.accountid"),
+                    );
+                    offer(&i.user_name, code("useridentity.sessioncontext.sessionissuer.username"));
+                }
+                if let Some(a) = &ctx.attributes {
+                    offer(
+                        &a.mfa_authenticated,
+                        code("useridentity.sessioncontext.attributes.mfaauthenticated"),
+                    );
+                    offer(
+                        &a.creation_date,
+                        code("useridentity.sessioncontext.attributes.creationdate"),
+                    );
+                }
+            }
+        }
+        if let Some(t) = &ev.tls_details {
+            offer(&t.tls_version, code("tlsdetails.tlsversion"));
+            offer(&t.cipher_suite, code("tlsdetails.ciphersuite"));
+            offer(&t.client_provided_host_header, code("tlsdetails.clienthostheader"));
+        }
+        if let Some(Text(Cow::Borrowed(t))) = &ev.event_time
+            && format_event_time(event_time) == *t
+        {
+            sp.offer(raw, t, code("eventtime"));
+        }
+        for (v, c) in [
+            (ev.request_parameters, code("requestparameters")),
+            (ev.response_elements, code("responseelements")),
+            (ev.additional_event_data, code("additionaleventdata")),
+            (ev.service_event_details, code("serviceeventdetails")),
+            (ev.edge_device_details, code("edgedevicedetails")),
+            (ev.insight_details, code("insightdetails")),
+        ] {
+            if let Some(v) = v {
+                sp.offer(raw, v.get(), c);
+            }
+        }
+        sp.template(raw)
     }
 
     fn push_identity(&mut self, ev: &RawEvent<'_>) {
@@ -364,7 +458,7 @@ impl EventBatchBuilder {
         columns.push(Arc::new(self.sourceobject.finish()));
         columns.push(Arc::new(self.sourceobjectid.finish()));
         columns.push(Arc::new(self.sourceindex.finish()));
-        columns.push(Arc::new(self.rawevent.finish()));
+        columns.push(Arc::new(self.eventtemplate.finish()));
         columns.push(Arc::new(self.eventdate.finish()));
         self.rows = 0;
         self.bytes = 0;

@@ -16,6 +16,7 @@ mod framing;
 mod model;
 mod object;
 pub mod schema;
+pub mod template;
 mod time;
 
 pub use builder::{EventBatchBuilder, Source, compact_json};
@@ -24,4 +25,4 @@ pub use error::{ReadError, RecordError};
 pub use framing::{Container, Element, ElementReader, Limits};
 pub use model::RawEvent;
 pub use object::{ObjectParser, ObjectSummary, Rejection};
-pub use time::{epoch_days, parse_event_time};
+pub use time::{epoch_days, format_event_time, parse_event_time};

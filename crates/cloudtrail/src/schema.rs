@@ -4,7 +4,7 @@
 //! written for Athena run unchanged. Differences, all documented in `docs/schema.md`:
 //! `eventtime` is a UTC timestamp instead of a string; `webidfederationdata.attributes` is JSON
 //! text instead of a map; extra columns carry enrichment (`geoip`, `tags`), provenance
-//! (`sourceobject`, `sourceindex`), the original event (`rawevent`) and the partition
+//! (`sourceobject`, `sourceindex`), the original event (`eventtemplate`, rendered as `rawevent`) and the partition
 //! (`eventdate`).
 
 use std::sync::{Arc, LazyLock};
@@ -15,6 +15,10 @@ pub const EVENT_TIME: &str = "eventtime";
 pub const EVENT_DATE: &str = "eventdate";
 pub const SOURCE_IP: &str = "sourceipaddress";
 pub const GEOIP: &str = "geoip";
+/// The original record with column values spliced out; `rawevent` is rendered from it.
+pub const EVENT_TEMPLATE: &str = "eventtemplate";
+/// The rendered original record, as the query layer exposes it.
+pub const RAW_EVENT: &str = "rawevent";
 pub const TAGS: &str = "tags";
 /// Identity of the object a row came from (the ingest ledger: see `crates/ingest/design.md`).
 pub const SOURCE_OBJECT_ID: &str = "sourceobjectid";
@@ -181,7 +185,7 @@ pub fn parsed_fields() -> Vec<Field> {
         s("sourceobject"),
         Field::new(SOURCE_OBJECT_ID, DataType::Utf8, false),
         Field::new("sourceindex", DataType::Int64, false),
-        Field::new("rawevent", DataType::Utf8, false),
+        Field::new(EVENT_TEMPLATE, DataType::Utf8, false),
         Field::new(EVENT_DATE, DataType::Date32, false),
     ]
 }

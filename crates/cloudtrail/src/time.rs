@@ -34,6 +34,16 @@ fn parse_plain_utc(b: &[u8]) -> Option<i64> {
     Some(dt.and_utc().timestamp_micros())
 }
 
+/// Formats µs since the epoch as CloudTrail writes `eventTime` (`2017-12-11T15:01:51Z`), with
+/// a fraction only when there is one.
+pub fn format_event_time(micros: i64) -> String {
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) if micros % 1_000_000 == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        None => micros.to_string(),
+    }
+}
+
 /// Days since the Unix epoch of a timestamp in microseconds (the `eventdate` partition value).
 pub fn epoch_days(micros: i64) -> i32 {
     // Event times are within ±5.8 million years of 1970, so the division always fits in i32.
@@ -65,6 +75,12 @@ mod tests {
         assert_eq!(parse_event_time("2017-13-11T15:01:51Z"), None);
         assert_eq!(parse_event_time("yesterday"), None);
         assert_eq!(parse_event_time(""), None);
+    }
+
+    #[test]
+    fn format_round_trips_the_plain_form() {
+        let s = "2017-12-11T15:01:51Z";
+        assert_eq!(parse_event_time(s).map(format_event_time).as_deref(), Some(s));
     }
 
     #[test]

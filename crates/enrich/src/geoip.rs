@@ -173,6 +173,11 @@ impl GeoIp {
         parts.join(", ")
     }
 
+    /// True when a DB-IP Lite database is in use (its CC BY 4.0 licence requires attribution).
+    pub fn uses_dbip_lite(&self) -> bool {
+        self.dbs.cities.iter().any(|c| c.layout == Layout::DbIpLite)
+    }
+
     /// Looks up one address in every database. Addresses absent from a database, and IPv6
     /// addresses in an IPv4-only database, give no data rather than an error.
     pub fn lookup(&self, ip: IpAddr) -> Option<GeoRecord> {

@@ -78,7 +78,18 @@ impl std::fmt::Debug for Lake {
 /// Parquet settings: zstd (the size goal is below the `.json.gz` input), statistics per page so
 /// pushdown filters can skip pages, and dictionary encoding (most columns repeat a lot).
 pub fn writer_properties() -> WriterProperties {
+    // Ids are unique per event: a dictionary only costs there.
+    let unique = |name: &str| parquet::schema::types::ColumnPath::from(name);
     WriterProperties::builder()
+        .set_column_dictionary_enabled(unique("eventid"), false)
+        .set_column_dictionary_enabled(unique("requestid"), false)
+        .set_column_dictionary_enabled(unique("sharedeventid"), false)
+        // Batches arrive sorted by time: deltas of a few seconds pack into a few bits.
+        .set_column_dictionary_enabled(unique(schema::EVENT_TIME), false)
+        .set_column_encoding(
+            unique(schema::EVENT_TIME),
+            parquet::basic::Encoding::DELTA_BINARY_PACKED,
+        )
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(6).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(256 * 1024))
@@ -227,10 +238,13 @@ impl Lake {
     }
 
     /// Deletes files no longer referenced by the table and older than the retention period
-    /// (Delta's default, 7 days, unless `retention_hours` is given).
+    /// (Delta's default, 7 days, unless `retention_hours` is given). Full mode, so files written
+    /// by an ingest that was killed before its commit are removed too.
     pub async fn vacuum(&mut self, retention_hours: Option<u64>) -> Result<u64, LakeError> {
         let table = self.table.clone();
-        let mut builder = table.vacuum();
+        let mut builder = table
+            .vacuum()
+            .with_mode(deltalake::operations::vacuum::VacuumMode::Full);
         if let Some(hours) = retention_hours {
             builder = builder
                 .with_retention_period(chrono::Duration::hours(i64::try_from(hours).unwrap_or(i64::MAX)))

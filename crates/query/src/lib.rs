@@ -1,5 +1,10 @@
 //! Queries over the CloudTrail table with Apache DataFusion: a session with the table registered
 //! as `cloudtrail`, SQL execution, and result formatting (table, JSON lines, CSV).
+//!
+//! `cloudtrail` is a view over the stored Delta table `cloudtrail_stored` that adds `rawevent`
+//! (rendered on demand from `eventtemplate`); filters and projections pass through it to the scan.
+
+mod rawevent;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -13,6 +18,8 @@ use trailscope_lake::Lake;
 
 /// The table name queries use, as in Athena's CloudTrail examples.
 pub const TABLE: &str = "cloudtrail";
+/// The Delta table as stored (with `eventtemplate` instead of `rawevent`).
+pub const STORED_TABLE: &str = "cloudtrail_stored";
 
 #[derive(Debug, Error)]
 pub enum QueryError {
@@ -50,7 +57,14 @@ pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
         .update_datafusion_session(&ctx.state())
         .map_err(|e| QueryError::Execution(e.into()))?;
     let provider = table.table_provider().await.map_err(|e| QueryError::Execution(e))?;
-    ctx.register_table(TABLE, provider).map_err(classify)?;
+    ctx.register_table(STORED_TABLE, provider).map_err(classify)?;
+    ctx.register_udf(rawevent::udf());
+    let view = ctx
+        .sql(&rawevent::view_sql(STORED_TABLE))
+        .await
+        .map_err(classify)?
+        .into_view();
+    ctx.register_table(TABLE, view).map_err(classify)?;
     Ok(ctx)
 }
 

@@ -201,6 +201,15 @@ pub struct Call {
     pub resources: Vec<Value>,
 }
 
+/// A task id, stable for (cluster, slot, generation), as 32 hex digits.
+fn task_id(cluster: &str, slot: u32, generation: u32) -> String {
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in format!("{cluster}/{slot}/{generation}").bytes() {
+        h = (h ^ u128::from(b)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
+    }
+    format!("{h:032x}")
+}
+
 fn call(source: &'static str, name: &'static str, read_only: bool, request: Value) -> Call {
     Call {
         source,
@@ -228,7 +237,8 @@ pub fn routine_call(rng: &mut impl Rng, actors: &[Actor], roll: f64) -> (usize, 
     let cluster = pick(rng, CLUSTERS);
     let service = pick(rng, SERVICES);
     let revision = rng.random_range(1..60);
-    let task = format!("{:032x}", rng.random::<u128>());
+    // A running estate has a bounded set of tasks: calls refer to one of a few dozen per hour.
+    let task = task_id(cluster, rng.random_range(0..40), rng.random_range(0..3));
     let engineer = pick(rng, &["alice", "bob", "carol", "dave"]);
     let (who, mut c) = if roll < 0.30 {
         // The ECS agent on container instances.
