@@ -74,140 +74,90 @@ impl ObjectParser {
         builder: &mut EventBatchBuilder,
         flush: &mut dyn FnMut(&mut EventBatchBuilder) -> Result<(), E>,
     ) -> Result<ObjectSummary, E> {
-        let mut summary = ObjectSummary::default();
+        let mut run = Run {
+            source,
+            builder,
+            summary: ObjectSummary::default(),
+            ordinal: 0,
+            only_foreign: true,
+        };
         let mut elements = ElementReader::new(reader, self.limits);
-        let mut ordinal: u64 = 0;
-        let mut only_foreign = true;
         loop {
             let element = match elements.next_element() {
                 Ok(Some(e)) => e,
                 Ok(None) => break,
                 Err(e) => {
-                    summary.fatal = Some(e);
+                    run.summary.fatal = Some(e);
                     break;
                 }
             };
-            let offset = element.offset;
-            let mut pending: Vec<(Option<u64>, String)> = Vec::new();
+            let offset = Some(element.offset);
             match classify(element.bytes) {
                 Classified::Nested(items) => {
                     for item in items {
-                        self.one(
-                            item.as_bytes(),
-                            Some(offset),
-                            source,
-                            &mut ordinal,
-                            builder,
-                            &mut summary,
-                            &mut only_foreign,
-                            &mut pending,
-                        );
+                        run.element(item.as_bytes(), offset);
                     }
                 }
-                other => self.handle(
-                    other,
-                    Some(offset),
-                    source,
-                    &mut ordinal,
-                    builder,
-                    &mut summary,
-                    &mut only_foreign,
-                    &mut pending,
-                ),
+                other => run.classified(other, offset),
             }
-            for (offset, embedded) in pending {
-                self.one(
-                    embedded.as_bytes(),
-                    offset,
-                    source,
-                    &mut ordinal,
-                    builder,
-                    &mut summary,
-                    &mut only_foreign,
-                    &mut Vec::new(),
-                );
-            }
-            if builder.len() >= self.flush_rows {
-                flush(builder)?;
+            if run.builder.len() >= self.flush_rows {
+                flush(run.builder)?;
             }
         }
+        let mut summary = run.summary;
         summary.decompressed_bytes = elements.bytes_read();
-        if summary.events == 0 && summary.digests == 0 && summary.rejected > 0 && only_foreign {
+        if summary.events == 0 && summary.digests == 0 && summary.rejected > 0 && run.only_foreign {
             summary.not_cloudtrail = true;
         }
         Ok(summary)
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn one(
-        &self,
-        bytes: &[u8],
-        offset: Option<u64>,
-        source: &Source<'_>,
-        ordinal: &mut u64,
-        builder: &mut EventBatchBuilder,
-        summary: &mut ObjectSummary,
-        only_foreign: &mut bool,
-        pending: &mut Vec<(Option<u64>, String)>,
-    ) {
-        let classified = classify(bytes);
-        self.handle(
-            classified,
-            offset,
-            source,
-            ordinal,
-            builder,
-            summary,
-            only_foreign,
-            pending,
-        );
+/// The state of parsing one object.
+struct Run<'r, 's> {
+    source: &'r Source<'s>,
+    builder: &'r mut EventBatchBuilder,
+    summary: ObjectSummary,
+    /// Position of the next record in the object.
+    ordinal: u64,
+    /// True while every rejection says "not CloudTrail" (then the object is foreign JSON).
+    only_foreign: bool,
+}
+
+impl Run<'_, '_> {
+    fn element(&mut self, bytes: &[u8], offset: Option<u64>) {
+        self.classified(classify(bytes), offset);
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn handle(
-        &self,
-        classified: Classified<'_>,
-        offset: Option<u64>,
-        source: &Source<'_>,
-        ordinal: &mut u64,
-        builder: &mut EventBatchBuilder,
-        summary: &mut ObjectSummary,
-        only_foreign: &mut bool,
-        pending: &mut Vec<(Option<u64>, String)>,
-    ) {
+    fn classified(&mut self, classified: Classified<'_>, offset: Option<u64>) {
         match classified {
             Classified::Event { event, raw, event_time } => {
-                builder.push(
-                    &event,
-                    raw,
-                    event_time,
-                    source,
-                    i64::try_from(*ordinal).unwrap_or(i64::MAX),
-                );
-                summary.events += 1;
-                *ordinal += 1;
+                let index = i64::try_from(self.ordinal).unwrap_or(i64::MAX);
+                self.builder.push(&event, raw, event_time, self.source, index);
+                self.summary.events += 1;
+                self.ordinal += 1;
             }
-            Classified::Embedded(json) => pending.push((offset, json)),
-            Classified::Digest => summary.digests += 1,
-            Classified::Nested(items) => {
+            // A LookupEvents entry: the record is the embedded string.
+            Classified::Embedded(json) => self.element(json.as_bytes(), offset),
+            Classified::Digest => self.summary.digests += 1,
+            Classified::Nested(_) => {
                 // Records nested twice deep are not a shape CloudTrail or its tools write.
-                let _ = items;
-                summary.reject(
-                    Some(*ordinal),
-                    offset,
-                    &RecordError::NotCloudTrail {
-                        keys: "Records (nested twice)".into(),
-                    },
-                );
-                *ordinal += 1;
+                let err = RecordError::NotCloudTrail {
+                    keys: "Records (nested twice)".into(),
+                };
+                self.reject(offset, &err);
             }
             Classified::Rejected(err) => {
                 if !matches!(err, RecordError::NotCloudTrail { .. }) {
-                    *only_foreign = false;
+                    self.only_foreign = false;
                 }
-                summary.reject(Some(*ordinal), offset, &err);
-                *ordinal += 1;
+                self.reject(offset, &err);
             }
         }
+    }
+
+    fn reject(&mut self, offset: Option<u64>, err: &RecordError) {
+        self.summary.reject(Some(self.ordinal), offset, err);
+        self.ordinal += 1;
     }
 }
