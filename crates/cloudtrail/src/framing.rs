@@ -74,6 +74,14 @@ enum Mode {
     AfterWrapper,
 }
 
+/// Reusable memory of an [`ElementReader`]: keep one per thread and pass it from object to
+/// object.
+#[derive(Debug, Default)]
+pub struct Buffers {
+    text: Vec<u8>,
+    input: Vec<u8>,
+}
+
 /// Resumable state of the scan of one value, so a large element is scanned once, not once per
 /// refill.
 #[derive(Debug, Default, Clone, Copy)]
@@ -101,9 +109,18 @@ pub struct ElementReader<R> {
 
 impl<R: Read> ElementReader<R> {
     pub fn new(reader: R, limits: Limits) -> Self {
+        Self::with_buffers(reader, limits, Buffers::default())
+    }
+
+    /// Like [`ElementReader::new`], reusing buffers of an earlier reader.
+    pub fn with_buffers(reader: R, limits: Limits, buffers: Buffers) -> Self {
+        let Buffers { mut text, input } = buffers;
+        if text.len() < READ_CHUNK {
+            text.resize(READ_CHUNK, 0);
+        }
         Self {
-            src: Decoder::new(reader, limits.max_object_bytes),
-            buf: vec![0; READ_CHUNK],
+            src: Decoder::with_buffer(reader, limits.max_object_bytes, input),
+            buf: text,
             start: 0,
             end: 0,
             base: 0,
@@ -111,6 +128,19 @@ impl<R: Read> ElementReader<R> {
             mode: Mode::TopLevel { index: 0 },
             limits,
             seen_any: false,
+        }
+    }
+
+    /// Gives the buffers back for the next object. An unusually large one (a huge record) is
+    /// dropped rather than kept.
+    pub fn into_buffers(self) -> Buffers {
+        let mut text = self.buf;
+        if text.len() > 4 * READ_CHUNK {
+            text = Vec::new();
+        }
+        Buffers {
+            text,
+            input: self.src.into_buffer(),
         }
     }
 

@@ -22,7 +22,7 @@ mod time;
 pub use builder::{EventBatchBuilder, Source, compact_json};
 pub use classify::{Classified, classify};
 pub use error::{ReadError, RecordError};
-pub use framing::{Container, Element, ElementReader, Limits};
+pub use framing::{Buffers, Container, Element, ElementReader, Limits};
 pub use model::RawEvent;
 pub use object::{ObjectParser, ObjectSummary, Rejection};
 pub use time::{epoch_days, format_event_time, parse_event_time};

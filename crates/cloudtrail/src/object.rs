@@ -6,7 +6,7 @@ use std::io::Read;
 use crate::builder::{EventBatchBuilder, Source};
 use crate::classify::{Classified, classify};
 use crate::error::{ReadError, RecordError};
-use crate::framing::{ElementReader, Limits};
+use crate::framing::{Buffers, ElementReader, Limits};
 
 /// Rejections kept per object; the rest are only counted (a file of a million bad lines must
 /// not turn into a million-line report).
@@ -74,6 +74,18 @@ impl ObjectParser {
         builder: &mut EventBatchBuilder,
         flush: &mut dyn FnMut(&mut EventBatchBuilder) -> Result<(), E>,
     ) -> Result<ObjectSummary, E> {
+        self.parse_with(&mut Buffers::default(), reader, source, builder, flush)
+    }
+
+    /// [`ObjectParser::parse`] reusing `buffers` from object to object.
+    pub fn parse_with<R: Read, E>(
+        &self,
+        buffers: &mut Buffers,
+        reader: R,
+        source: &Source<'_>,
+        builder: &mut EventBatchBuilder,
+        flush: &mut dyn FnMut(&mut EventBatchBuilder) -> Result<(), E>,
+    ) -> Result<ObjectSummary, E> {
         let mut run = Run {
             source,
             builder,
@@ -81,7 +93,7 @@ impl ObjectParser {
             ordinal: 0,
             only_foreign: true,
         };
-        let mut elements = ElementReader::new(reader, self.limits);
+        let mut elements = ElementReader::with_buffers(reader, self.limits, std::mem::take(buffers));
         loop {
             let element = match elements.next_element() {
                 Ok(Some(e)) => e,
@@ -100,12 +112,16 @@ impl ObjectParser {
                 }
                 other => run.classified(other, offset),
             }
-            if run.builder.len() >= self.flush_rows {
-                flush(run.builder)?;
+            if run.builder.len() >= self.flush_rows
+                && let Err(e) = flush(run.builder)
+            {
+                *buffers = elements.into_buffers();
+                return Err(e);
             }
         }
         let mut summary = run.summary;
         summary.decompressed_bytes = elements.bytes_read();
+        *buffers = elements.into_buffers();
         if summary.events == 0 && summary.digests == 0 && summary.rejected > 0 && run.only_foreign {
             summary.not_cloudtrail = true;
         }

@@ -118,20 +118,26 @@ impl Splicer {
 
     /// The template of `raw`.
     pub fn template(&mut self, raw: &str) -> String {
-        self.spans.sort_unstable();
         let mut out = String::with_capacity(raw.len() / 2);
+        self.write_template(raw, &mut out);
+        out
+    }
+
+    /// Writes the template of `raw` to `out` (an Arrow string builder, to skip a copy).
+    pub fn write_template(&mut self, raw: &str, out: &mut impl std::fmt::Write) {
+        self.spans.sort_unstable();
         let mut pos = 0;
+        // Writing to a String or an Arrow builder cannot fail.
         for &(start, end, code) in &self.spans {
             if start < pos {
                 continue; // overlapping offers cannot happen for distinct fields; be safe anyway
             }
-            out.push_str(&raw[pos..start]);
-            out.push(char::from(MARK));
-            out.push(char::from(CODE_BASE + code));
+            let _ = out.write_str(&raw[pos..start]);
+            let _ = out.write_char(char::from(MARK));
+            let _ = out.write_char(char::from(CODE_BASE + code));
             pos = end;
         }
-        out.push_str(&raw[pos..]);
-        out
+        let _ = out.write_str(&raw[pos..]);
     }
 }
 

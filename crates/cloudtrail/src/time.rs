@@ -37,11 +37,55 @@ fn parse_plain_utc(b: &[u8]) -> Option<i64> {
 /// Formats µs since the epoch as CloudTrail writes `eventTime` (`2017-12-11T15:01:51Z`), with
 /// a fraction only when there is one.
 pub fn format_event_time(micros: i64) -> String {
-    match chrono::DateTime::from_timestamp_micros(micros) {
-        Some(t) if micros % 1_000_000 == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        None => micros.to_string(),
+    let mut buf = [0u8; 20];
+    match format_plain(micros, &mut buf) {
+        Some(s) => s.to_string(),
+        None => match chrono::DateTime::from_timestamp_micros(micros) {
+            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            None => micros.to_string(),
+        },
     }
+}
+
+/// True when `text` is exactly how [`format_event_time`] writes `micros` (no allocation: this
+/// runs for every record).
+pub fn is_formatted_event_time(micros: i64, text: &str) -> bool {
+    let mut buf = [0u8; 20];
+    match format_plain(micros, &mut buf) {
+        Some(s) => s == text,
+        None => format_event_time(micros) == text,
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for whole seconds in years 0–9999, written into `buf`.
+fn format_plain(micros: i64, buf: &mut [u8; 20]) -> Option<&str> {
+    if micros % 1_000_000 != 0 {
+        return None;
+    }
+    let t = chrono::DateTime::from_timestamp_micros(micros)?;
+    let (date, time) = (t.date_naive(), t.time());
+    use chrono::{Datelike, Timelike};
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    let mut put = |at: usize, v: u32, width: usize| {
+        let mut v = v;
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, date.month(), 2);
+    put(8, date.day(), 2);
+    put(11, time.hour(), 2);
+    put(14, time.minute(), 2);
+    put(17, time.second(), 2);
+    buf[4] = b'-';
+    buf[7] = b'-';
+    buf[10] = b'T';
+    buf[13] = b':';
+    buf[16] = b':';
+    buf[19] = b'Z';
+    std::str::from_utf8(buf).ok()
 }
 
 /// Days since the Unix epoch of a timestamp in microseconds (the `eventdate` partition value).
@@ -81,6 +125,9 @@ mod tests {
     fn format_round_trips_the_plain_form() {
         let s = "2017-12-11T15:01:51Z";
         assert_eq!(parse_event_time(s).map(format_event_time).as_deref(), Some(s));
+        assert!(is_formatted_event_time(1_513_004_511_000_000, s));
+        assert_eq!(format_event_time(1_513_004_511_250_000), "2017-12-11T15:01:51.250000Z");
+        assert_eq!(format_event_time(0), "1970-01-01T00:00:00Z");
     }
 
     #[test]

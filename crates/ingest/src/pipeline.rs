@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use arrow::record_batch::RecordBatch;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
-use trailscope_cloudtrail::{EventBatchBuilder, Limits, ObjectParser, ObjectSummary, Source};
+use trailscope_cloudtrail::{Buffers, EventBatchBuilder, Limits, ObjectParser, ObjectSummary, Source};
 use trailscope_enrich::Enricher;
 use trailscope_lake::Lake;
 use xxhash_rust::xxh3::Xxh3;
@@ -169,6 +169,7 @@ impl Ingestor<'_> {
                     flush_rows: self.config.batch_rows,
                 },
                 counters: Arc::clone(&self.counters),
+                buffers: Buffers::default(),
             };
             handles.push(tokio::task::spawn_blocking(move || worker.run()));
         }
@@ -321,6 +322,7 @@ struct Worker {
     enricher: Enricher,
     parser: ObjectParser,
     counters: Arc<Counters>,
+    buffers: Buffers,
 }
 
 /// Objects up to this size are read into memory once; larger ones are read twice (hash, then
@@ -348,7 +350,7 @@ impl Worker {
         };
         let (id, bytes) = if c.size <= IN_MEMORY_OBJECT {
             let bytes = std::fs::read(&c.path).map_err(walk)?;
-            (object_id(&bytes[..]).map_err(walk)?, Some(bytes))
+            (object_id_of(&bytes), Some(bytes))
         } else {
             (
                 object_id(BufReader::new(File::open(&c.path).map_err(walk)?)).map_err(walk)?,
@@ -380,14 +382,16 @@ impl Worker {
         let counters = Arc::clone(&self.counters);
         let mut flush =
             |b: &mut EventBatchBuilder| -> Result<(), IngestError> { send_batch(b, enricher, &tx, &counters) };
+        let buffers = &mut self.buffers;
         let summary = match bytes {
-            Some(bytes) => self.parser.parse(&bytes[..], &source, &mut builder, &mut flush)?,
-            None => self.parser.parse(
-                BufReader::new(File::open(&c.path).map_err(walk)?),
-                &source,
-                &mut builder,
-                &mut flush,
-            )?,
+            Some(bytes) => self
+                .parser
+                .parse_with(buffers, &bytes[..], &source, &mut builder, &mut flush)?,
+            None => {
+                let file = BufReader::new(File::open(&c.path).map_err(walk)?);
+                self.parser
+                    .parse_with(buffers, file, &source, &mut builder, &mut flush)?
+            }
         };
         if !builder.is_empty() {
             send_batch(&mut builder, &mut self.enricher, &self.tx, &self.counters)?;
@@ -435,6 +439,10 @@ fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, IngestError> {
     let Some(time) = batch.column_by_name(trailscope_cloudtrail::schema::EVENT_TIME) else {
         return Ok(batch.clone());
     };
+    let times = time.as_any().downcast_ref::<arrow::array::TimestampMicrosecondArray>();
+    if times.is_some_and(|t| t.values().windows(2).all(|w| w[0] <= w[1])) {
+        return Ok(batch.clone());
+    }
     let order = arrow::compute::sort_to_indices(time, None, None)?;
     let columns = batch
         .columns()
@@ -442,6 +450,11 @@ fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, IngestError> {
         .map(|c| arrow::compute::take(c.as_ref(), &order, None))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
+
+/// [`object_id`] of bytes in memory.
+pub fn object_id_of(bytes: &[u8]) -> String {
+    format!("xxh3:{:032x}:{}", xxhash_rust::xxh3::xxh3_128(bytes), bytes.len())
 }
 
 /// The ledger identity of an object's bytes: its 128-bit xxh3 hash and length, so the same
