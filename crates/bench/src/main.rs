@@ -122,7 +122,10 @@ fn main() -> Result<()> {
     let input = args
         .work_dir
         .join(format!("input-{}-{}-{}", args.events, args.seed, args.days));
-    let marker = input.join("generated.json");
+    // Beside the input, not in it: ingesting it would quarantine it.
+    let marker = args
+        .work_dir
+        .join(format!("input-{}-{}-{}.json", args.events, args.seed, args.days));
     let set: serde_json::Value = if marker.exists() {
         serde_json::from_slice(&std::fs::read(&marker)?)?
     } else {

@@ -25,9 +25,16 @@ pub enum IngestError {
         message: String,
     },
     #[error(transparent)]
-    Lake(#[from] trailscope_lake::LakeError),
+    Lake(Box<trailscope_lake::LakeError>),
     #[error("building a batch failed: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
     #[error("a pipeline worker stopped unexpectedly: {0}")]
     Worker(String),
+}
+
+impl From<trailscope_lake::LakeError> for IngestError {
+    fn from(e: trailscope_lake::LakeError) -> Self {
+        // Boxed: Delta's errors are large and would make every Result in the pipeline large.
+        IngestError::Lake(Box::new(e))
+    }
 }

@@ -170,6 +170,7 @@ impl Ingestor<'_> {
                 },
                 counters: Arc::clone(&self.counters),
                 buffers: Buffers::default(),
+                builder: EventBatchBuilder::with_capacity(self.config.batch_rows),
             };
             handles.push(tokio::task::spawn_blocking(move || worker.run()));
         }
@@ -323,6 +324,8 @@ struct Worker {
     parser: ObjectParser,
     counters: Arc<Counters>,
     buffers: Buffers,
+    /// Rows not yet sent; shared by the objects this worker reads in a group.
+    builder: EventBatchBuilder,
 }
 
 /// Objects up to this size are read into memory once; larger ones are read twice (hash, then
@@ -333,7 +336,16 @@ impl Worker {
     fn run(mut self) {
         loop {
             let next = self.queue.lock().ok().and_then(|mut q| q.pop_front());
-            let Some(candidate) = next else { return };
+            let Some(candidate) = next else {
+                // The group's last rows; a batch spans objects, and the group commits only
+                // after every worker has sent everything, so objects stay whole per commit.
+                if !self.builder.is_empty()
+                    && let Err(e) = send_batch(&mut self.builder, &mut self.enricher, &self.tx, &self.counters)
+                {
+                    let _ = self.tx.blocking_send(Msg::Failed(e));
+                }
+                return;
+            };
             if let Err(e) = self.one(&candidate) {
                 let _ = self.tx.blocking_send(Msg::Failed(e));
                 return;
@@ -376,7 +388,7 @@ impl Worker {
         }
         let name = c.path.display().to_string();
         let source = Source { name: &name, id: &id };
-        let mut builder = EventBatchBuilder::with_capacity(self.parser.flush_rows.min(4096));
+        let builder = &mut self.builder;
         let tx = self.tx.clone();
         let enricher = &mut self.enricher;
         let counters = Arc::clone(&self.counters);
@@ -386,16 +398,12 @@ impl Worker {
         let summary = match bytes {
             Some(bytes) => self
                 .parser
-                .parse_with(buffers, &bytes[..], &source, &mut builder, &mut flush)?,
+                .parse_with(buffers, &bytes[..], &source, builder, &mut flush)?,
             None => {
                 let file = BufReader::new(File::open(&c.path).map_err(walk)?);
-                self.parser
-                    .parse_with(buffers, file, &source, &mut builder, &mut flush)?
+                self.parser.parse_with(buffers, file, &source, builder, &mut flush)?
             }
         };
-        if !builder.is_empty() {
-            send_batch(&mut builder, &mut self.enricher, &self.tx, &self.counters)?;
-        }
         self.counters
             .json_bytes
             .fetch_add(summary.decompressed_bytes, Ordering::Relaxed);

@@ -27,8 +27,6 @@ pub enum QueryError {
     Plan(String),
     #[error("query failed: {0}")]
     Execution(#[source] DataFusionError),
-    #[error("cannot read the table: {0}")]
-    Table(#[source] trailscope_lake::LakeError),
     #[error("cannot format results: {0}")]
     Format(#[source] arrow::error::ArrowError),
     #[error("cannot write results: {0}")]
@@ -56,7 +54,7 @@ pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
     table
         .update_datafusion_session(&ctx.state())
         .map_err(|e| QueryError::Execution(e.into()))?;
-    let provider = table.table_provider().await.map_err(|e| QueryError::Execution(e))?;
+    let provider = table.table_provider().await.map_err(QueryError::Execution)?;
     ctx.register_table(STORED_TABLE, provider).map_err(classify)?;
     ctx.register_udf(rawevent::udf());
     let view = ctx

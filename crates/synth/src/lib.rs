@@ -49,6 +49,9 @@ impl Spec {
     }
 }
 
+/// Builds the calls of one suspicious sequence.
+type Scenario = fn() -> Vec<catalog::Call>;
+
 /// One generated record with the coordinates of the file it belongs to.
 #[derive(Debug, Clone)]
 pub struct GenEvent {
@@ -223,7 +226,7 @@ impl Generator {
 
     /// Suspicious sequences, placed at fixed fractions of the range so every dataset has them.
     fn scenarios(&mut self, w: u64, start: DateTime<Utc>, out: &mut Vec<GenEvent>) {
-        let plan: [(f64, &str, fn() -> Vec<catalog::Call>); 5] = [
+        let plan: [(f64, &str, Scenario); 5] = [
             (0.35, "intruder", catalog::recon_calls),
             (0.45, "carol", catalog::open_security_group_calls),
             (0.50, "sprayer", catalog::password_spray_calls),
