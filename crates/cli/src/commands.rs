@@ -123,6 +123,7 @@ async fn ingest(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
             ..Limits::default()
         },
         workers: args.workers.max(1),
+        group_bytes: args.commit_bytes.max(1),
         ..IngestConfig::default()
     };
     let report = run_ingest(&cli.data_dir, enricher, config, &args.paths).await?;

@@ -74,6 +74,10 @@ pub struct IngestArgs {
     /// Parse threads.
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
+    /// Compressed input per commit: each group of objects of about this size becomes one table
+    /// version (bigger groups write fewer, larger files).
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    pub commit_bytes: u64,
     /// Largest decompressed size of one object; larger ones are quarantined.
     #[arg(long, default_value_t = 16 << 30)]
     pub max_object_bytes: u64,

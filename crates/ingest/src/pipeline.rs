@@ -37,7 +37,7 @@ impl Default for IngestConfig {
         Self {
             limits: Limits::default(),
             batch_rows: 16 * 1024,
-            group_bytes: 48 << 20,
+            group_bytes: 32 << 20,
             workers: 2,
         }
     }
@@ -83,8 +83,22 @@ impl IngestReport {
     }
 }
 
+/// A group whose workers are running.
+struct Running {
+    rx: mpsc::Receiver<Msg>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A group whose rows are in Parquet files, waiting for its commit.
+struct Drained {
+    staged: Vec<trailscope_lake::Staged>,
+    entries: Vec<Entry>,
+    objects: Vec<String>,
+}
+
 enum Msg {
-    Batch(RecordBatch),
+    /// A worker's finished Parquet files (its last message of a group).
+    Staged(trailscope_lake::Staged),
     Done(Box<ObjectOutcome>),
     Failed(IngestError),
 }
@@ -137,22 +151,35 @@ impl Ingestor<'_> {
             .store(found.candidates.iter().map(|c| c.size).sum(), Ordering::Relaxed);
         let done = Arc::new(Mutex::new(self.lake.committed_objects().await?));
         let claimed = Arc::new(Mutex::new(HashSet::new()));
-        for group in groups(&found.candidates, self.config.group_bytes) {
-            self.run_group(group, &done, &claimed, &mut report).await?;
+        // The next group's workers start before the current group commits, so parsing goes on
+        // while the last Parquet files are finished and the commit is written.
+        let groups = groups(&found.candidates, self.config.group_bytes);
+        let mut next = groups
+            .first()
+            .map(|g| self.start_group(g, &done, &claimed))
+            .transpose()?;
+        for i in 0..groups.len() {
+            let Some(running) = next.take() else { break };
+            let drained = self.drain(running, &mut report).await?;
+            next = groups
+                .get(i + 1)
+                .map(|g| self.start_group(g, &done, &claimed))
+                .transpose()?;
+            self.commit_group(drained, &done, &mut report).await?;
         }
         report.table_version = self.lake.version();
         report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
     }
 
-    async fn run_group(
-        &mut self,
+    /// Starts the workers of one commit group; they fill a bounded channel and block.
+    fn start_group(
+        &self,
         group: &[Candidate],
         done: &Arc<Mutex<HashSet<String>>>,
         claimed: &Arc<Mutex<HashSet<String>>>,
-        report: &mut IngestReport,
-    ) -> Result<(), IngestError> {
-        let (tx, mut rx) = mpsc::channel::<Msg>(8);
+    ) -> Result<Running, IngestError> {
+        let (tx, rx) = mpsc::channel::<Msg>(64);
         let queue = Arc::new(Mutex::new(
             group.iter().cloned().collect::<std::collections::VecDeque<_>>(),
         ));
@@ -171,18 +198,24 @@ impl Ingestor<'_> {
                 counters: Arc::clone(&self.counters),
                 buffers: Buffers::default(),
                 builder: EventBatchBuilder::with_capacity(self.config.batch_rows),
+                writer: self.lake.writer()?,
+                runtime: tokio::runtime::Handle::current(),
             };
             handles.push(tokio::task::spawn_blocking(move || worker.run()));
         }
-        drop(tx);
+        Ok(Running { rx, handles })
+    }
 
-        let mut writer = self.lake.writer()?;
+    /// Waits for a group's workers, which write their own Parquet files (not yet committed):
+    /// encoding runs in parallel on every worker instead of one writer thread.
+    async fn drain(&mut self, mut running: Running, report: &mut IngestReport) -> Result<Drained, IngestError> {
+        let mut staged = Vec::new();
         let mut entries = Vec::new();
         let mut objects = Vec::new();
         let mut failure = None;
-        while let Some(msg) = rx.recv().await {
+        while let Some(msg) = running.rx.recv().await {
             match msg {
-                Msg::Batch(batch) => writer.write(batch).await?,
+                Msg::Staged(files) => staged.push(files),
                 Msg::Failed(e) => {
                     failure = Some(e);
                     break;
@@ -190,25 +223,43 @@ impl Ingestor<'_> {
                 Msg::Done(outcome) => self.account(*outcome, report, &mut entries, &mut objects),
             }
         }
-        drop(rx);
-        for h in handles {
+        drop(running.rx);
+        for h in running.handles {
             h.await.map_err(|e| IngestError::Worker(e.to_string()))?;
         }
         if let Some(e) = failure {
             return Err(e);
         }
+        Ok(Drained {
+            staged,
+            entries,
+            objects,
+        })
+    }
+
+    /// Makes a drained group visible: quarantine entries, then one Delta commit.
+    async fn commit_group(
+        &mut self,
+        group: Drained,
+        done: &Arc<Mutex<HashSet<String>>>,
+        report: &mut IngestReport,
+    ) -> Result<(), IngestError> {
         // Quarantine first: if we die between the two, the object is redone and the duplicate
         // quarantine lines are dropped on read; the other order could lose them.
-        self.quarantine.append(&entries)?;
+        self.quarantine.append(&group.entries)?;
         let mut metadata = HashMap::new();
-        metadata.insert("trailscope.objects".to_string(), serde_json::Value::from(objects.len()));
-        metadata.insert("trailscope.rows".to_string(), serde_json::Value::from(writer.rows()));
-        if let Some(version) = self.lake.commit(&mut writer, metadata).await? {
+        metadata.insert(
+            "trailscope.objects".to_string(),
+            serde_json::Value::from(group.objects.len()),
+        );
+        let rows: u64 = group.staged.iter().map(trailscope_lake::Staged::rows).sum();
+        metadata.insert("trailscope.rows".to_string(), serde_json::Value::from(rows));
+        if let Some(version) = self.lake.commit(group.staged, metadata).await? {
             report.commits += 1;
-            debug!(version, objects = objects.len(), "committed");
+            debug!(version, objects = group.objects.len(), "committed");
         }
         if let Ok(mut set) = done.lock() {
-            set.extend(objects);
+            set.extend(group.objects);
         }
         Ok(())
     }
@@ -324,8 +375,11 @@ struct Worker {
     parser: ObjectParser,
     counters: Arc<Counters>,
     buffers: Buffers,
-    /// Rows not yet sent; shared by the objects this worker reads in a group.
+    /// Rows not yet written; shared by the objects this worker reads in a group.
     builder: EventBatchBuilder,
+    /// This worker's Parquet files of the group.
+    writer: trailscope_lake::BatchWriter,
+    runtime: tokio::runtime::Handle,
 }
 
 /// Objects up to this size are read into memory once; larger ones are read twice (hash, then
@@ -336,16 +390,7 @@ impl Worker {
     fn run(mut self) {
         loop {
             let next = self.queue.lock().ok().and_then(|mut q| q.pop_front());
-            let Some(candidate) = next else {
-                // The group's last rows; a batch spans objects, and the group commits only
-                // after every worker has sent everything, so objects stay whole per commit.
-                if !self.builder.is_empty()
-                    && let Err(e) = send_batch(&mut self.builder, &mut self.enricher, &self.tx, &self.counters)
-                {
-                    let _ = self.tx.blocking_send(Msg::Failed(e));
-                }
-                return;
-            };
+            let Some(candidate) = next else { break };
             if let Err(e) = self.one(&candidate) {
                 let _ = self.tx.blocking_send(Msg::Failed(e));
                 return;
@@ -353,6 +398,28 @@ impl Worker {
             self.counters.files_done.fetch_add(1, Ordering::Relaxed);
             self.counters.bytes_done.fetch_add(candidate.size, Ordering::Relaxed);
         }
+        // The group's last rows: a batch spans objects, and the group commits only after every
+        // worker has finished its files, so objects stay whole per commit.
+        let mut batch_writer = BatchSink {
+            enricher: &mut self.enricher,
+            writer: &mut self.writer,
+            runtime: &self.runtime,
+            counters: &self.counters,
+        };
+        if !self.builder.is_empty()
+            && let Err(e) = batch_writer.write(&mut self.builder)
+        {
+            let _ = self.tx.blocking_send(Msg::Failed(e));
+            return;
+        }
+        let Worker {
+            writer, runtime, tx, ..
+        } = self;
+        let msg = match runtime.block_on(writer.finish()) {
+            Ok(staged) => Msg::Staged(staged),
+            Err(e) => Msg::Failed(e.into()),
+        };
+        let _ = tx.blocking_send(msg);
     }
 
     fn one(&mut self, c: &Candidate) -> Result<(), IngestError> {
@@ -389,11 +456,13 @@ impl Worker {
         let name = c.path.display().to_string();
         let source = Source { name: &name, id: &id };
         let builder = &mut self.builder;
-        let tx = self.tx.clone();
-        let enricher = &mut self.enricher;
-        let counters = Arc::clone(&self.counters);
-        let mut flush =
-            |b: &mut EventBatchBuilder| -> Result<(), IngestError> { send_batch(b, enricher, &tx, &counters) };
+        let mut sink = BatchSink {
+            enricher: &mut self.enricher,
+            writer: &mut self.writer,
+            runtime: &self.runtime,
+            counters: &self.counters,
+        };
+        let mut flush = |b: &mut EventBatchBuilder| -> Result<(), IngestError> { sink.write(b) };
         let buffers = &mut self.buffers;
         let summary = match bytes {
             Some(bytes) => self
@@ -424,19 +493,24 @@ impl Worker {
     }
 }
 
-fn send_batch(
-    b: &mut EventBatchBuilder,
-    enricher: &mut Enricher,
-    tx: &mpsc::Sender<Msg>,
-    counters: &Counters,
-) -> Result<(), IngestError> {
-    let parsed = b.finish()?;
-    let rows = parsed.num_rows() as u64;
-    let enriched = sort_by_time(&enricher.enrich(&parsed)?)?;
-    tx.blocking_send(Msg::Batch(enriched))
-        .map_err(|_| IngestError::Worker("the writer stopped".into()))?;
-    counters.events.fetch_add(rows, Ordering::Relaxed);
-    Ok(())
+/// Where a worker's full builders go: enriched, ordered, and encoded into its Parquet files.
+struct BatchSink<'a> {
+    enricher: &'a mut Enricher,
+    writer: &'a mut trailscope_lake::BatchWriter,
+    runtime: &'a tokio::runtime::Handle,
+    counters: &'a Counters,
+}
+
+impl BatchSink<'_> {
+    fn write(&mut self, b: &mut EventBatchBuilder) -> Result<(), IngestError> {
+        let parsed = b.finish()?;
+        let rows = parsed.num_rows() as u64;
+        let enriched = sort_by_time(&self.enricher.enrich(&parsed)?)?;
+        // A blocking-pool thread may wait on the runtime; the writer's I/O is local files.
+        self.runtime.block_on(self.writer.write(enriched))?;
+        self.counters.events.fetch_add(rows, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 /// Orders a batch by `eventtime`: files within a commit group interleave regions and accounts;

@@ -93,8 +93,8 @@ pub fn writer_properties() -> WriterProperties {
         )
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .set_max_row_group_row_count(Some(256 * 1024))
-        .set_data_page_size_limit(1 << 20)
+        .set_max_row_group_row_count(Some(64 * 1024))
+        .set_data_page_size_limit(256 << 10)
         .build()
 }
 
@@ -182,16 +182,15 @@ impl Lake {
         Ok(BatchWriter { inner, rows: 0 })
     }
 
-    /// Commits the files a writer produced as one table version, with `metadata` in the commit
-    /// info. Returns the new version; a writer with no rows commits nothing.
+    /// Commits files staged by one or more writers as one table version, with `metadata` in
+    /// the commit info. Returns the new version; nothing staged commits nothing.
     pub async fn commit(
         &mut self,
-        writer: &mut BatchWriter,
+        staged: Vec<Staged>,
         metadata: HashMap<String, serde_json::Value>,
     ) -> Result<Option<u64>, LakeError> {
-        let adds = writer.inner.flush().await.map_err(LakeError::Write)?;
-        writer.rows = 0;
-        if adds.is_empty() {
+        let actions: Vec<Action> = staged.into_iter().flat_map(|s| s.adds).map(Action::Add).collect();
+        if actions.is_empty() {
             return Ok(None);
         }
         let snapshot = self.table.snapshot().map_err(LakeError::Commit)?;
@@ -201,7 +200,6 @@ impl Lake {
             partition_by,
             predicate: None,
         };
-        let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
         let finalized = CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
             .with_actions(actions)
             .build(Some(snapshot), self.table.log_store(), operation)
@@ -286,7 +284,34 @@ impl BatchWriter {
         self.inner.write(batch).await.map_err(LakeError::Write)
     }
 
-    /// Rows written since the last commit.
+    /// Rows written so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Finishes the files written so far; they become visible with [`Lake::commit`].
+    pub async fn finish(mut self) -> Result<Staged, LakeError> {
+        let adds = self.inner.flush().await.map_err(LakeError::Write)?;
+        Ok(Staged { adds, rows: self.rows })
+    }
+}
+
+/// Parquet files written but not yet committed.
+pub struct Staged {
+    adds: Vec<deltalake::kernel::Add>,
+    rows: u64,
+}
+
+impl std::fmt::Debug for Staged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staged")
+            .field("files", &self.adds.len())
+            .field("rows", &self.rows)
+            .finish()
+    }
+}
+
+impl Staged {
     pub fn rows(&self) -> u64 {
         self.rows
     }
