@@ -10,6 +10,7 @@ mod discover;
 mod error;
 mod pipeline;
 pub mod quarantine;
+mod worker;
 
 pub use discover::{Candidate, Discovery, discover, is_digest_path, looks_like_log};
 pub use error::IngestError;
