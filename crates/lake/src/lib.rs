@@ -6,12 +6,11 @@
 
 mod stats;
 
-pub use stats::{SourceCount, TableStats};
+pub use stats::TableStats;
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::path::Path;
-use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
@@ -316,9 +315,6 @@ impl Staged {
         self.rows
     }
 }
-
-/// Shared handle type used by readers that only need the table.
-pub type SharedTable = Arc<DeltaTable>;
 
 impl Lake {
     /// The ledger: identities of every object with rows in the table. An object's rows are

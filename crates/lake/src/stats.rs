@@ -15,13 +15,6 @@ pub struct TableStats {
     pub partitions: u64,
 }
 
-/// Events per `eventsource` (filled by the query layer).
-#[derive(Debug, Clone, Serialize)]
-pub struct SourceCount {
-    pub eventsource: String,
-    pub events: u64,
-}
-
 impl Lake {
     pub fn table_stats(&self) -> Result<TableStats, LakeError> {
         let snapshot = self.table.snapshot().map_err(LakeError::Read)?;
