@@ -198,6 +198,12 @@ impl FieldValues {
         Ok(Self { columns })
     }
 
+    /// From arrays given in [`FIELDS`] order (as the SQL function receives them).
+    pub fn from_arrays(arrays: &[&dyn Array]) -> Result<Self, ArrowError> {
+        let columns = arrays.iter().map(|a| to_text(*a).map(Some)).collect::<Result<_, _>>()?;
+        Ok(Self { columns })
+    }
+
     pub fn value(&self, code: u8, row: usize) -> Option<Cow<'_, str>> {
         let col = self.columns.get(usize::from(code))?.as_ref()?;
         col.is_valid(row).then(|| Cow::Borrowed(col.value(row)))
@@ -224,10 +230,13 @@ pub fn render_batch(batch: &RecordBatch, template_column: &str) -> Result<String
     let templates = batch
         .column_by_name(template_column)
         .ok_or_else(|| ArrowError::SchemaError(format!("no column {template_column}")))?;
-    let templates = to_text(templates.as_ref())?;
-    let values = FieldValues::from_batch(batch)?;
-    let mut out = Vec::with_capacity(batch.num_rows());
-    for row in 0..batch.num_rows() {
+    render_rows(&to_text(templates.as_ref())?, &FieldValues::from_batch(batch)?)
+}
+
+/// Renders every row's template with that row's field values; a null template gives null.
+pub fn render_rows(templates: &StringArray, values: &FieldValues) -> Result<StringArray, ArrowError> {
+    let mut out = Vec::with_capacity(templates.len());
+    for row in 0..templates.len() {
         if templates.is_null(row) {
             out.push(None);
             continue;

@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray};
+use arrow::array::Array;
 use arrow::datatypes::DataType;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use trailscope_cloudtrail::schema;
-use trailscope_cloudtrail::template::{FIELDS, render, to_text};
+use trailscope_cloudtrail::template::{FIELDS, FieldValues, render_rows, to_text};
 
 pub const UDF_NAME: &str = "trailscope_rawevent";
 
@@ -39,23 +39,10 @@ impl ScalarUDFImpl for RawEventUdf {
                 FIELDS.len()
             )));
         }
-        let text = |a: &ArrayRef| to_text(a.as_ref()).map_err(DataFusionError::from);
-        let templates = text(&arrays[0])?;
-        let values = arrays[1..].iter().map(text).collect::<Result<Vec<StringArray>>>()?;
-        let mut out = Vec::with_capacity(templates.len());
-        for row in 0..templates.len() {
-            if templates.is_null(row) {
-                out.push(None);
-                continue;
-            }
-            let rendered = render(templates.value(row), |code| {
-                let col = values.get(usize::from(code))?;
-                col.is_valid(row).then(|| std::borrow::Cow::Borrowed(col.value(row)))
-            })
-            .map_err(|e| DataFusionError::Execution(format!("cannot render rawevent: {e}")))?;
-            out.push(Some(rendered));
-        }
-        Ok(ColumnarValue::Array(Arc::new(StringArray::from(out))))
+        let templates = to_text(arrays[0].as_ref())?;
+        let fields: Vec<&dyn Array> = arrays[1..].iter().map(|a| a.as_ref()).collect();
+        let rendered = render_rows(&templates, &FieldValues::from_arrays(&fields)?)?;
+        Ok(ColumnarValue::Array(Arc::new(rendered)))
     }
 }
 
