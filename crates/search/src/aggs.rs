@@ -1,0 +1,1123 @@
+//! Elasticsearch aggregations over DataFusion.
+//!
+//! Each bucket aggregation is one grouped query whose single-value metric sub-aggregations
+//! (`avg`, `cardinality`, `geo_centroid`, …) are computed in the same pass; bucket
+//! sub-aggregations run once per bucket with the bucket's condition added to the filter. The
+//! number of buckets in a response is bounded by [`Limits::max_buckets`].
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use chrono::{DateTime, FixedOffset, Months, NaiveDateTime, Offset, TimeZone, Utc};
+use datafusion::common::ScalarValue;
+use datafusion::functions::expr_fn::date_trunc;
+use datafusion::functions_aggregate::expr_fn::{approx_distinct, approx_percentile_cont, avg, count, max, min, sum};
+use datafusion::prelude::{Expr, SessionContext, cast, col, lit};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value as Json, json};
+
+use crate::compile::{Compiler, RangeBound};
+use crate::error::SearchError;
+use crate::fields::{FieldDef, FieldType};
+use crate::search::{self, Limits, Request, count_rows, filtered, first_u64};
+use crate::{dsl, udf};
+
+/// Runs the `aggs` object of a request over the events matching `filter`.
+pub async fn run(ctx: &SessionContext, c: &Compiler, filter: Expr, spec: &Json, limits: &Limits) -> Result<Json, SearchError> {
+    let aggs = parse_level(spec, c)?;
+    let budget = Budget {
+        used: AtomicUsize::new(0),
+        max: limits.max_buckets,
+    };
+    let out = eval_level(ctx, c, filter, &aggs, &budget).await?;
+    Ok(Json::Object(out))
+}
+
+struct Budget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl Budget {
+    fn take(&self, n: usize) -> Result<(), SearchError> {
+        let used = self.used.fetch_add(n, Ordering::Relaxed) + n;
+        if used > self.max {
+            return Err(SearchError::TooManyBuckets(format!(
+                "Trying to create too many buckets. Must be less than or equal to: [{}] but this number of buckets was \
+                 exceeded. This limit can be set by changing the [search.max_buckets] setting.",
+                self.max
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Agg {
+    name: String,
+    kind: Kind,
+    subs: Vec<Agg>,
+    meta: Option<Json>,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Terms {
+        field: FieldDef,
+        size: usize,
+        order: TermsOrder,
+        missing: Option<String>,
+        min_doc_count: u64,
+    },
+    DateHistogram {
+        field: FieldDef,
+        interval: Interval,
+        zone: Zone,
+        min_doc_count: u64,
+        bounds: Option<(i64, i64)>,
+    },
+    Histogram {
+        field: FieldDef,
+        interval: f64,
+        min_doc_count: u64,
+        bounds: Option<(f64, f64)>,
+    },
+    /// `range`, `date_range`, `filter`, `filters`: buckets defined by conditions.
+    Conditions {
+        buckets: Vec<CondBucket>,
+        shape: CondShape,
+    },
+    GeoGrid {
+        field: FieldDef,
+        tile: bool,
+        precision: u8,
+        size: usize,
+    },
+    Metric(Metric),
+    TopHits {
+        size: usize,
+        sort: Json,
+        source: Json,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct CondBucket {
+    key: String,
+    condition: Expr,
+    /// `from`/`to` of a range bucket, as given.
+    from: Option<Json>,
+    to: Option<Json>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CondShape {
+    /// `filter`: one bucket whose fields sit directly in the aggregation.
+    Single,
+    /// `filters` with named filters: an object of buckets.
+    Keyed,
+    /// `filters` with a list, or `range`: a list of buckets.
+    List,
+}
+
+#[derive(Debug, Clone)]
+enum TermsOrder {
+    Count(bool),
+    Key(bool),
+    /// By a single-value metric sub-aggregation (`{"avg_x": "desc"}`).
+    Metric(String, bool),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Interval {
+    Fixed(i64),
+    Calendar(Unit),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Minute,
+    Hour,
+    Day,
+    Week,
+    Month,
+    Quarter,
+    Year,
+}
+
+impl Unit {
+    fn trunc_name(self) -> &'static str {
+        match self {
+            Unit::Minute => "minute",
+            Unit::Hour => "hour",
+            Unit::Day => "day",
+            Unit::Week => "week",
+            Unit::Month => "month",
+            Unit::Quarter => "quarter",
+            Unit::Year => "year",
+        }
+    }
+}
+
+/// A `time_zone`: an IANA name or a fixed offset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Zone {
+    Utc,
+    Named(chrono_tz::Tz),
+    Fixed(FixedOffset),
+}
+
+#[derive(Debug, Clone)]
+struct Metric {
+    kind: MetricKind,
+    field: FieldDef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum MetricKind {
+    Cardinality,
+    ValueCount,
+    Min,
+    Max,
+    Avg,
+    Sum,
+    Stats,
+    Percentiles(Vec<f64>),
+    GeoCentroid,
+}
+
+fn bad(m: String) -> SearchError {
+    SearchError::BadRequest(m)
+}
+
+fn parse_level(spec: &Json, c: &Compiler) -> Result<Vec<Agg>, SearchError> {
+    let obj = spec
+        .as_object()
+        .ok_or_else(|| bad(format!("aggregations must be an object of named aggregations, found {spec}")))?;
+    obj.iter().map(|(name, body)| parse_agg(name, body, c)).collect()
+}
+
+fn parse_agg(name: &str, body: &Json, c: &Compiler) -> Result<Agg, SearchError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| bad(format!("aggregation [{name}] must be an object")))?;
+    let mut kind = None;
+    let mut subs = Vec::new();
+    let mut meta = None;
+    for (k, v) in obj {
+        match k.as_str() {
+            "aggs" | "aggregations" => subs = parse_level(v, c)?,
+            "meta" => meta = Some(v.clone()),
+            _ if kind.is_none() => kind = Some(parse_kind(name, k, v, c)?),
+            _ => return Err(bad(format!("aggregation [{name}] has two types: found [{k}] as well"))),
+        }
+    }
+    let kind = kind.ok_or_else(|| bad(format!("aggregation [{name}] has no type")))?;
+    if matches!(kind, Kind::Metric(_) | Kind::TopHits { .. }) && !subs.is_empty() {
+        return Err(bad(format!("metric aggregation [{name}] cannot have sub-aggregations")));
+    }
+    Ok(Agg {
+        name: name.to_string(),
+        kind,
+        subs,
+        meta,
+    })
+}
+
+fn field_of(name: &str, v: &Json, c: &Compiler) -> Result<FieldDef, SearchError> {
+    let f = v
+        .get("field")
+        .and_then(Json::as_str)
+        .ok_or_else(|| bad(format!("aggregation [{name}] needs a \"field\"")))?;
+    c.field(f)
+}
+
+fn u64_of(v: &Json, key: &str) -> Option<u64> {
+    v.get(key).and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.parse().ok())))
+}
+
+fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, SearchError> {
+    let metric = |k: MetricKind| -> Result<Kind, SearchError> {
+        Ok(Kind::Metric(Metric {
+            kind: k,
+            field: field_of(name, v, c)?,
+        }))
+    };
+    Ok(match kind {
+        "terms" => {
+            let field = field_of(name, v, c)?;
+            if matches!(field.ty, FieldType::GeoPoint | FieldType::Text | FieldType::Json) {
+                return Err(bad(format!(
+                    "terms aggregation [{name}]: field '{}' is {} and cannot be aggregated by value",
+                    field.display,
+                    field.ty.es_type()
+                )));
+            }
+            let order = match v.get("order") {
+                None => TermsOrder::Count(true),
+                Some(o) => {
+                    let o = o.as_array().and_then(|a| a.first()).unwrap_or(o);
+                    let (k, dir) = o
+                        .as_object()
+                        .and_then(|m| m.iter().next())
+                        .ok_or_else(|| bad(format!("terms aggregation [{name}]: cannot read order {o}")))?;
+                    let desc = dir.as_str() == Some("desc");
+                    match k.as_str() {
+                        "_count" => TermsOrder::Count(desc),
+                        "_key" | "_term" => TermsOrder::Key(desc),
+                        other => TermsOrder::Metric(other.to_string(), desc),
+                    }
+                }
+            };
+            Kind::Terms {
+                field,
+                size: usize::try_from(u64_of(v, "size").unwrap_or(10)).unwrap_or(usize::MAX),
+                order,
+                missing: v.get("missing").map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string)),
+                min_doc_count: u64_of(v, "min_doc_count").unwrap_or(1).max(1),
+            }
+        }
+        "date_histogram" => {
+            let field = field_of(name, v, c)?;
+            if !matches!(field.ty, FieldType::Date | FieldType::Day) {
+                return Err(bad(format!("date_histogram [{name}]: '{}' is not a date field", field.display)));
+            }
+            let interval = if let Some(f) = v.get("fixed_interval").and_then(Json::as_str) {
+                Interval::Fixed(fixed_interval(f).ok_or_else(|| bad(format!("date_histogram [{name}]: cannot read fixed_interval '{f}'")))?)
+            } else if let Some(f) = v.get("calendar_interval").and_then(Json::as_str) {
+                Interval::Calendar(calendar_unit(f).ok_or_else(|| bad(format!("date_histogram [{name}]: '{f}' is not a calendar interval (1m, 1h, 1d, 1w, 1M, 1q, 1y)")))?)
+            } else if let Some(f) = v.get("interval").and_then(Json::as_str) {
+                calendar_unit(f)
+                    .map(Interval::Calendar)
+                    .or_else(|| fixed_interval(f).map(Interval::Fixed))
+                    .ok_or_else(|| bad(format!("date_histogram [{name}]: cannot read interval '{f}'")))?
+            } else {
+                return Err(bad(format!("date_histogram [{name}] needs fixed_interval or calendar_interval")));
+            };
+            let zone = match v.get("time_zone").and_then(Json::as_str) {
+                None => Zone::Utc,
+                Some(z) => parse_zone(z).ok_or_else(|| bad(format!("date_histogram [{name}]: unknown time_zone '{z}'")))?,
+            };
+            let bounds = match v.get("extended_bounds").or_else(|| v.get("hard_bounds")) {
+                Some(b) => {
+                    let t = |k: &str| {
+                        b.get(k).and_then(|x| {
+                            x.as_i64().or_else(|| x.as_str().and_then(|s| crate::dates::parse(s, c.now)).map(|i| i.start.timestamp_millis()))
+                        })
+                    };
+                    Some((
+                        t("min").ok_or_else(|| bad(format!("date_histogram [{name}]: extended_bounds.min is not a date")))?,
+                        t("max").ok_or_else(|| bad(format!("date_histogram [{name}]: extended_bounds.max is not a date")))?,
+                    ))
+                }
+                None => None,
+            };
+            Kind::DateHistogram {
+                field,
+                interval,
+                zone,
+                min_doc_count: u64_of(v, "min_doc_count").unwrap_or(0),
+                bounds,
+            }
+        }
+        "histogram" => {
+            let field = field_of(name, v, c)?;
+            if !matches!(field.ty, FieldType::Long | FieldType::Double) {
+                return Err(bad(format!("histogram [{name}]: '{}' is not numeric", field.display)));
+            }
+            let interval = v.get("interval").and_then(Json::as_f64).filter(|i| *i > 0.0).ok_or_else(|| bad(format!("histogram [{name}] needs a positive interval")))?;
+            let bounds = v.get("extended_bounds").and_then(|b| Some((b.get("min")?.as_f64()?, b.get("max")?.as_f64()?)));
+            Kind::Histogram {
+                field,
+                interval,
+                min_doc_count: u64_of(v, "min_doc_count").unwrap_or(0),
+                bounds,
+            }
+        }
+        "range" | "date_range" => {
+            let field = field_of(name, v, c)?;
+            let ranges = v.get("ranges").and_then(Json::as_array).ok_or_else(|| bad(format!("{kind} [{name}] needs \"ranges\"")))?;
+            let mut buckets = Vec::new();
+            for r in ranges {
+                let text = |k: &str| r.get(k).filter(|x| !x.is_null()).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string));
+                let (from, to) = (text("from"), text("to"));
+                let condition = c.range(
+                    &field,
+                    from.clone().map(|value| RangeBound { value, inclusive: true }),
+                    to.clone().map(|value| RangeBound { value, inclusive: false }),
+                )?;
+                let key = r.get("key").and_then(Json::as_str).map_or_else(
+                    || format!("{}-{}", from.clone().unwrap_or_else(|| "*".into()), to.clone().unwrap_or_else(|| "*".into())),
+                    str::to_string,
+                );
+                buckets.push(CondBucket {
+                    key,
+                    condition,
+                    from: r.get("from").cloned(),
+                    to: r.get("to").cloned(),
+                });
+            }
+            Kind::Conditions {
+                buckets,
+                shape: if v.get("keyed").and_then(Json::as_bool) == Some(true) {
+                    CondShape::Keyed
+                } else {
+                    CondShape::List
+                },
+            }
+        }
+        "filter" => Kind::Conditions {
+            buckets: vec![CondBucket {
+                key: String::new(),
+                condition: dsl::query(c, v)?,
+                from: None,
+                to: None,
+            }],
+            shape: CondShape::Single,
+        },
+        "filters" => {
+            let filters = v.get("filters").ok_or_else(|| bad(format!("filters [{name}] needs \"filters\"")))?;
+            match filters {
+                Json::Object(named) => Kind::Conditions {
+                    buckets: named
+                        .iter()
+                        .map(|(k, q)| Ok(CondBucket { key: k.clone(), condition: dsl::query(c, q)?, from: None, to: None }))
+                        .collect::<Result<_, SearchError>>()?,
+                    shape: CondShape::Keyed,
+                },
+                Json::Array(list) => Kind::Conditions {
+                    buckets: list
+                        .iter()
+                        .enumerate()
+                        .map(|(i, q)| Ok(CondBucket { key: i.to_string(), condition: dsl::query(c, q)?, from: None, to: None }))
+                        .collect::<Result<_, SearchError>>()?,
+                    shape: CondShape::List,
+                },
+                other => return Err(bad(format!("filters [{name}]: cannot read {other}"))),
+            }
+        }
+        "geohash_grid" | "geotile_grid" => {
+            let field = field_of(name, v, c)?;
+            if field.ty != FieldType::GeoPoint {
+                return Err(bad(format!("{kind} [{name}]: '{}' is not a geo_point field (try geoip.location)", field.display)));
+            }
+            let tile = kind == "geotile_grid";
+            let default = if tile { 7 } else { 5 };
+            let precision = u64_of(v, "precision").unwrap_or(default);
+            let max = if tile { 29 } else { 12 };
+            if precision > max {
+                return Err(bad(format!("{kind} [{name}]: precision must be at most {max}")));
+            }
+            Kind::GeoGrid {
+                field,
+                tile,
+                precision: u8::try_from(precision).unwrap_or(0),
+                size: usize::try_from(u64_of(v, "size").unwrap_or(10_000)).unwrap_or(usize::MAX),
+            }
+        }
+        "cardinality" => metric(MetricKind::Cardinality)?,
+        "value_count" => metric(MetricKind::ValueCount)?,
+        "min" => metric(MetricKind::Min)?,
+        "max" => metric(MetricKind::Max)?,
+        "avg" => metric(MetricKind::Avg)?,
+        "sum" => metric(MetricKind::Sum)?,
+        "stats" => metric(MetricKind::Stats)?,
+        "geo_centroid" => metric(MetricKind::GeoCentroid)?,
+        "percentiles" => {
+            let percents = match v.get("percents") {
+                Some(Json::Array(p)) => p.iter().filter_map(Json::as_f64).collect(),
+                _ => vec![1.0, 5.0, 25.0, 50.0, 75.0, 95.0, 99.0],
+            };
+            if percents.iter().any(|p| !(0.0..=100.0).contains(p)) {
+                return Err(bad(format!("percentiles [{name}]: percents must be within 0 and 100")));
+            }
+            metric(MetricKind::Percentiles(percents))?
+        }
+        "top_hits" => Kind::TopHits {
+            size: usize::try_from(u64_of(v, "size").unwrap_or(3)).unwrap_or(3),
+            sort: v.get("sort").cloned().unwrap_or(Json::Null),
+            source: v.get("_source").cloned().unwrap_or(Json::Null),
+        },
+        other => {
+            return Err(bad(format!(
+                "unknown aggregation type [{other}] in [{name}]; supported: terms, date_histogram, histogram, range, \
+                 date_range, filter, filters, geohash_grid, geotile_grid, cardinality, value_count, min, max, avg, sum, \
+                 stats, percentiles, geo_centroid, top_hits"
+            )));
+        }
+    })
+}
+
+fn fixed_interval(s: &str) -> Option<i64> {
+    let digits = s.bytes().take_while(u8::is_ascii_digit).count();
+    let n: i64 = s[..digits].parse().ok()?;
+    let ms = match &s[digits..] {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    n.checked_mul(ms).filter(|v| *v > 0)
+}
+
+fn calendar_unit(s: &str) -> Option<Unit> {
+    Some(match s {
+        "1m" | "minute" => Unit::Minute,
+        "1h" | "hour" => Unit::Hour,
+        "1d" | "day" => Unit::Day,
+        "1w" | "week" => Unit::Week,
+        "1M" | "month" => Unit::Month,
+        "1q" | "quarter" => Unit::Quarter,
+        "1y" | "year" => Unit::Year,
+        _ => return None,
+    })
+}
+
+fn parse_zone(z: &str) -> Option<Zone> {
+    if z.eq_ignore_ascii_case("utc") || z == "Z" || z == "+00:00" {
+        return Some(Zone::Utc);
+    }
+    if let Ok(tz) = z.parse::<chrono_tz::Tz>() {
+        return Some(Zone::Named(tz));
+    }
+    let sign = match z.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = z[1..].split_once(':').unwrap_or((&z[1..], "0"));
+    let secs = sign * (h.parse::<i32>().ok()? * 3600 + m.parse::<i32>().ok()? * 60);
+    FixedOffset::east_opt(secs).map(Zone::Fixed)
+}
+
+impl Zone {
+    fn name(self) -> String {
+        match self {
+            Zone::Utc => "UTC".into(),
+            Zone::Named(tz) => tz.name().to_string(),
+            Zone::Fixed(o) => o.to_string(),
+        }
+    }
+
+    fn offset_at(self, ms: i64) -> FixedOffset {
+        let utc = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+        match self {
+            Zone::Utc => FixedOffset::east_opt(0).unwrap_or_else(|| Utc.fix()),
+            Zone::Named(tz) => tz.offset_from_utc_datetime(&utc.naive_utc()).fix(),
+            Zone::Fixed(o) => o,
+        }
+    }
+
+    /// Elasticsearch's default `key_as_string`: ISO-8601 with milliseconds and the offset.
+    fn format(self, ms: i64) -> String {
+        let utc = DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default();
+        if self == Zone::Utc {
+            return utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        }
+        utc.with_timezone(&self.offset_at(ms)).format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+    }
+
+    /// The start of the calendar bucket after the one starting at `ms`.
+    fn next(self, ms: i64, unit: Unit) -> Option<i64> {
+        let offset = self.offset_at(ms);
+        let local: NaiveDateTime = DateTime::<Utc>::from_timestamp_millis(ms)?.with_timezone(&offset).naive_local();
+        let next = match unit {
+            Unit::Minute => local + chrono::Duration::minutes(1),
+            Unit::Hour => local + chrono::Duration::hours(1),
+            Unit::Day => local + chrono::Duration::days(1),
+            Unit::Week => local + chrono::Duration::weeks(1),
+            Unit::Month => local.checked_add_months(Months::new(1))?,
+            Unit::Quarter => local.checked_add_months(Months::new(3))?,
+            Unit::Year => local.checked_add_months(Months::new(12))?,
+        };
+        let utc = match self {
+            Zone::Named(tz) => tz.from_local_datetime(&next).earliest()?.with_timezone(&Utc),
+            _ => offset.from_local_datetime(&next).single()?.with_timezone(&Utc),
+        };
+        if matches!(unit, Unit::Minute | Unit::Hour) {
+            // Sub-day units step in absolute time so DST changes neither skip nor repeat.
+            return Some(ms + if unit == Unit::Minute { 60_000 } else { 3_600_000 });
+        }
+        Some(utc.timestamp_millis())
+    }
+}
+
+fn eval_level<'a>(
+    ctx: &'a SessionContext,
+    c: &'a Compiler,
+    filter: Expr,
+    aggs: &'a [Agg],
+    budget: &'a Budget,
+) -> BoxFuture<'a, Result<Map<String, Json>, SearchError>> {
+    Box::pin(async move {
+        let mut out = Map::new();
+        // Metrics of one level share one pass.
+        let metrics: Vec<(&str, &Metric)> = aggs
+            .iter()
+            .filter_map(|a| match &a.kind {
+                Kind::Metric(m) => Some((a.name.as_str(), m)),
+                _ => None,
+            })
+            .collect();
+        if !metrics.is_empty() {
+            let exprs = metric_exprs(&metrics)?;
+            let batches = filtered(ctx, filter.clone()).await?.aggregate(vec![], exprs)?.collect().await?;
+            let row = single_row(&batches);
+            for (i, (name, m)) in metrics.iter().enumerate() {
+                let v = match &row {
+                    Some((b, r)) => metric_json(m, b, *r, i),
+                    None => empty_metric(m),
+                };
+                out.insert((*name).to_string(), v);
+            }
+        }
+        for a in aggs {
+            let value = match &a.kind {
+                Kind::Metric(_) => continue,
+                Kind::TopHits { size, sort, source } => top_hits(ctx, c, filter.clone(), *size, sort, source).await?,
+                Kind::Terms { .. } | Kind::DateHistogram { .. } | Kind::Histogram { .. } | Kind::GeoGrid { .. } => {
+                    grouped(ctx, c, filter.clone(), a, budget).await?
+                }
+                Kind::Conditions { buckets, shape } => conditions(ctx, c, filter.clone(), a, buckets, *shape, budget).await?,
+            };
+            let mut value = value;
+            if let (Some(meta), Json::Object(o)) = (&a.meta, &mut value) {
+                o.insert("meta".into(), meta.clone());
+            }
+            out.insert(a.name.clone(), value);
+        }
+        Ok(out)
+    })
+}
+
+fn single_row(batches: &[RecordBatch]) -> Option<(RecordBatch, usize)> {
+    batches.iter().find(|b| b.num_rows() > 0).map(|b| (b.clone(), 0))
+}
+
+/// Aggregate expressions of `metrics`, aliased `__m{i}_{j}`.
+fn metric_exprs(metrics: &[(&str, &Metric)]) -> Result<Vec<Expr>, SearchError> {
+    let mut out = Vec::new();
+    for (i, (name, m)) in metrics.iter().enumerate() {
+        let e = m.field.expr.clone();
+        let numeric = || -> Result<Expr, SearchError> {
+            match m.field.ty {
+                FieldType::Long | FieldType::Double => Ok(cast(e.clone(), DataType::Float64)),
+                FieldType::Date | FieldType::Day if matches!(m.kind, MetricKind::Min | MetricKind::Max | MetricKind::Stats) => {
+                    Ok(cast(cast(e.clone(), DataType::Timestamp(TimeUnit::Millisecond, None)), DataType::Int64))
+                }
+                _ => Err(bad(format!("metric [{name}]: '{}' is not numeric", m.field.display))),
+            }
+        };
+        let alias = |j: usize| format!("__m{i}_{j}");
+        match &m.kind {
+            MetricKind::Cardinality => out.push(approx_distinct(e).alias(alias(0))),
+            MetricKind::ValueCount => out.push(count(e).alias(alias(0))),
+            MetricKind::Min => out.push(min(numeric()?).alias(alias(0))),
+            MetricKind::Max => out.push(max(numeric()?).alias(alias(0))),
+            MetricKind::Avg => out.push(avg(numeric()?).alias(alias(0))),
+            MetricKind::Sum => out.push(sum(numeric()?).alias(alias(0))),
+            MetricKind::Stats => {
+                let n = numeric()?;
+                out.push(count(n.clone()).alias(alias(0)));
+                out.push(min(n.clone()).alias(alias(1)));
+                out.push(max(n.clone()).alias(alias(2)));
+                out.push(avg(cast(n.clone(), DataType::Float64)).alias(alias(3)));
+                out.push(sum(cast(n, DataType::Float64)).alias(alias(4)));
+            }
+            MetricKind::Percentiles(ps) => {
+                let n = numeric()?;
+                for (j, p) in ps.iter().enumerate() {
+                    out.push(approx_percentile_cont(n.clone().sort(true, false), lit(p / 100.0), None).alias(alias(j)));
+                }
+            }
+            MetricKind::GeoCentroid => {
+                if m.field.ty != FieldType::GeoPoint {
+                    return Err(bad(format!("geo_centroid [{name}]: '{}' is not a geo_point field", m.field.display)));
+                }
+                let (lat, lon) = lat_lon(&m.field);
+                out.push(avg(lat.clone()).alias(alias(0)));
+                out.push(avg(lon).alias(alias(1)));
+                out.push(count(lat).alias(alias(2)));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn lat_lon(f: &FieldDef) -> (Expr, Expr) {
+    use datafusion::functions::core::expr_fn::get_field;
+    (get_field(f.expr.clone(), "lat"), get_field(f.expr.clone(), "lon"))
+}
+
+fn number_at(b: &RecordBatch, name: &str, row: usize) -> Option<f64> {
+    let a = b.column_by_name(name)?;
+    if a.is_null(row) {
+        return None;
+    }
+    let a = arrow::compute::cast(a, &DataType::Float64).ok()?;
+    Some(a.as_primitive::<arrow::datatypes::Float64Type>().value(row))
+}
+
+fn metric_json(m: &Metric, b: &RecordBatch, row: usize, i: usize) -> Json {
+    let n = |j: usize| number_at(b, &format!("__m{i}_{j}"), row);
+    let is_date = matches!(m.field.ty, FieldType::Date | FieldType::Day);
+    let single = |v: Option<f64>| {
+        let mut o = json!({ "value": v });
+        if is_date && let Some(ms) = v {
+            o["value_as_string"] = json!(Zone::Utc.format(ms as i64));
+        }
+        o
+    };
+    match &m.kind {
+        MetricKind::Cardinality | MetricKind::ValueCount => json!({"value": n(0).map_or(0, |v| v as u64)}),
+        MetricKind::Min | MetricKind::Max | MetricKind::Avg => single(n(0)),
+        MetricKind::Sum => json!({"value": n(0).unwrap_or(0.0)}),
+        MetricKind::Stats => json!({
+            "count": n(0).map_or(0, |v| v as u64), "min": n(1), "max": n(2), "avg": n(3), "sum": n(4).unwrap_or(0.0)
+        }),
+        MetricKind::Percentiles(ps) => {
+            let mut values = Map::new();
+            for (j, p) in ps.iter().enumerate() {
+                values.insert(format!("{p:.1}"), json!(n(j)));
+            }
+            json!({ "values": values })
+        }
+        MetricKind::GeoCentroid => match (n(0), n(1)) {
+            (Some(lat), Some(lon)) => json!({"location": {"lat": lat, "lon": lon}, "count": n(2).map_or(0, |v| v as u64)}),
+            _ => json!({"count": 0}),
+        },
+    }
+}
+
+fn empty_metric(m: &Metric) -> Json {
+    match &m.kind {
+        MetricKind::Cardinality | MetricKind::ValueCount => json!({"value": 0}),
+        MetricKind::Sum => json!({"value": 0.0}),
+        MetricKind::Stats => json!({"count": 0, "min": null, "max": null, "avg": null, "sum": 0.0}),
+        MetricKind::Percentiles(ps) => {
+            json!({"values": ps.iter().map(|p| (format!("{p:.1}"), Json::Null)).collect::<Map<_, _>>()})
+        }
+        MetricKind::GeoCentroid => json!({"count": 0}),
+        _ => json!({"value": null}),
+    }
+}
+
+/// Metric sub-aggregations that can be computed in the grouped pass, and the others.
+fn split_subs(subs: &[Agg]) -> (Vec<(&str, &Metric)>, Vec<Agg>) {
+    let mut inline = Vec::new();
+    let mut rest = Vec::new();
+    for s in subs {
+        match &s.kind {
+            Kind::Metric(m) => inline.push((s.name.as_str(), m)),
+            _ => rest.push(s.clone()),
+        }
+    }
+    (inline, rest)
+}
+
+/// terms, date_histogram, histogram and geo grids: one grouped query.
+async fn grouped(ctx: &SessionContext, c: &Compiler, filter: Expr, a: &Agg, budget: &Budget) -> Result<Json, SearchError> {
+    let (inline, rest) = split_subs(&a.subs);
+    let mut aggregates = vec![count(lit(1)).alias("__n")];
+    aggregates.extend(metric_exprs(&inline)?);
+    let base = filtered(ctx, filter.clone()).await?;
+    let (key, sort, limit, not_null): (Expr, Vec<datafusion::logical_expr::SortExpr>, Option<usize>, bool) = match &a.kind {
+        Kind::Terms { field, size, order, missing, .. } => {
+            let key = match missing {
+                Some(m) => datafusion::functions::expr_fn::coalesce(vec![
+                    cast(field.expr.clone(), DataType::Utf8),
+                    lit(m.clone()),
+                ]),
+                None => field.expr.clone(),
+            };
+            let sort = match order {
+                TermsOrder::Count(desc) => vec![col("__n").sort(!desc, false), col("__key").sort(true, false)],
+                TermsOrder::Key(desc) => vec![col("__key").sort(!desc, false)],
+                TermsOrder::Metric(name, desc) => {
+                    let (metric_name, sub_key) = name.split_once('.').unwrap_or((name.as_str(), ""));
+                    let i = inline
+                        .iter()
+                        .position(|(n, _)| *n == metric_name)
+                        .ok_or_else(|| bad(format!("terms [{}]: cannot order by unknown metric [{name}]", a.name)))?;
+                    let j = match sub_key {
+                        "" | "value" | "count" => 0,
+                        "min" => 1,
+                        "max" => 2,
+                        "avg" => 3,
+                        "sum" => 4,
+                        other => return Err(bad(format!("terms [{}]: cannot order by [{other}]", a.name))),
+                    };
+                    vec![col(format!("__m{i}_{j}")).sort(!desc, false), col("__n").sort(false, false), col("__key").sort(true, false)]
+                }
+            };
+            (key, sort, Some(*size), missing.is_none())
+        }
+        Kind::DateHistogram { field, interval, zone, .. } => (date_key(field, *interval, *zone), vec![col("__key").sort(true, false)], None, true),
+        Kind::Histogram { field, interval, .. } => {
+            let x = cast(field.expr.clone(), DataType::Float64);
+            (
+                datafusion::functions::expr_fn::floor(x / lit(*interval)) * lit(*interval),
+                vec![col("__key").sort(true, false)],
+                None,
+                true,
+            )
+        }
+        Kind::GeoGrid { field, tile, precision, size } => {
+            let (lat, lon) = lat_lon(field);
+            let key = if *tile { udf::geotile(lat, lon, *precision) } else { udf::geohash(lat, lon, *precision) };
+            (key, vec![col("__n").sort(false, false), col("__key").sort(true, false)], Some(*size), true)
+        }
+        _ => return Err(bad(format!("[{}] is not a grouped aggregation", a.name))),
+    };
+    let is_list = matches!(&a.kind, Kind::Terms { field, .. } if field.ty == FieldType::KeywordList);
+    let mut df = base.clone();
+    if is_list {
+        // Each element of a list field is a term of its own.
+        if !inline.is_empty() {
+            return Err(bad(format!("terms [{}] on a list field cannot have metric sub-aggregations", a.name)));
+        }
+        df = df.select(vec![key.clone().alias("__key")])?.unnest_columns(&["__key"])?;
+    }
+    let group_key = if is_list { col("__key") } else { key.clone().alias("__key") };
+    let mut grouped = df.aggregate(vec![group_key], aggregates)?;
+    if not_null {
+        grouped = grouped.filter(col("__key").is_not_null())?;
+    }
+    let mut grouped = grouped.sort(sort)?;
+    if let Some(n) = limit {
+        grouped = grouped.limit(0, Some(n))?;
+    }
+    let batches = grouped.collect().await?;
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    budget.take(rows)?;
+
+    let mut buckets = Vec::with_capacity(rows);
+    for b in &batches {
+        let keys = b.column_by_name("__key").cloned();
+        let counts = b.column_by_name("__n").and_then(|a| a.as_primitive_opt::<Int64Type>().cloned());
+        let (Some(keys), Some(counts)) = (keys, counts) else { continue };
+        for row in 0..b.num_rows() {
+            let scalar = ScalarValue::try_from_array(&keys, row)?;
+            let mut bucket = Map::new();
+            let count = counts.value(row);
+            let key_json = key_json(&a.kind, &scalar, &mut bucket);
+            bucket.insert("doc_count".into(), json!(count));
+            for (i, (name, m)) in inline.iter().enumerate() {
+                bucket.insert((*name).to_string(), metric_json(m, b, row, i));
+            }
+            buckets.push((scalar, key_json, bucket));
+        }
+    }
+
+    // Gaps in histograms are buckets too (min_doc_count 0), up to the extended bounds.
+    match &a.kind {
+        Kind::DateHistogram { interval, zone, min_doc_count: 0, bounds, field } => {
+            buckets = fill_dates(buckets, *interval, *zone, *bounds, field, budget)?;
+        }
+        Kind::Histogram { interval, min_doc_count: 0, bounds, .. } => {
+            buckets = fill_numbers(buckets, *interval, *bounds, budget)?;
+        }
+        Kind::DateHistogram { min_doc_count, .. } | Kind::Histogram { min_doc_count, .. } => {
+            let min = i64::try_from(*min_doc_count).unwrap_or(i64::MAX);
+            buckets.retain(|(_, _, b)| b.get("doc_count").and_then(Json::as_i64).unwrap_or(0) >= min);
+        }
+        Kind::Terms { min_doc_count, .. } => {
+            let min = i64::try_from(*min_doc_count).unwrap_or(i64::MAX);
+            buckets.retain(|(_, _, b)| b.get("doc_count").and_then(Json::as_i64).unwrap_or(0) >= min);
+        }
+        _ => {}
+    }
+
+    if !rest.is_empty() {
+        for (scalar, _, bucket) in &mut buckets {
+            let condition = bucket_condition(&a.kind, &key, scalar)?;
+            let sub = eval_level(ctx, c, filter.clone().and(condition), &rest, budget).await?;
+            bucket.extend(sub);
+        }
+    }
+
+    let list: Vec<Json> = buckets.into_iter().map(|(_, _, b)| Json::Object(b)).collect();
+    Ok(match &a.kind {
+        Kind::Terms { field, .. } => {
+            let listed: i64 = list.iter().filter_map(|b| b.get("doc_count").and_then(Json::as_i64)).sum();
+            let with_value = if is_list {
+                // Every element counts once, like Elasticsearch's per-term document counts.
+                let batches = base
+                    .select(vec![field.expr.clone().alias("__key")])?
+                    .unnest_columns(&["__key"])?
+                    .aggregate(vec![], vec![count(col("__key"))])?
+                    .collect()
+                    .await?;
+                first_u64(&batches)
+            } else {
+                let batches = base.aggregate(vec![], vec![count(key.clone())])?.collect().await?;
+                first_u64(&batches)
+            };
+            json!({
+                "doc_count_error_upper_bound": 0,
+                "sum_other_doc_count": (i64::try_from(with_value).unwrap_or(i64::MAX) - listed).max(0),
+                "buckets": list,
+            })
+        }
+        _ => json!({ "buckets": list }),
+    })
+}
+
+/// The bucket key of a date histogram: the bucket start as epoch microseconds.
+fn date_key(field: &FieldDef, interval: Interval, zone: Zone) -> Expr {
+    let micros = |e: Expr| cast(cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)), DataType::Int64);
+    match interval {
+        Interval::Fixed(ms) => {
+            let width = ms * 1000;
+            // Fixed buckets start at multiples of the interval in local time, as in Elasticsearch.
+            let offset = match zone {
+                Zone::Fixed(o) => i64::from(o.local_minus_utc()) * 1_000_000,
+                _ => 0,
+            };
+            let us = micros(field.expr.clone()) + lit(offset);
+            let start = us.clone() - ((us % lit(width)) + lit(width)) % lit(width);
+            start - lit(offset)
+        }
+        Interval::Calendar(unit) => {
+            let local = cast(field.expr.clone(), DataType::Timestamp(TimeUnit::Microsecond, Some(zone.name().into())));
+            micros(date_trunc(lit(unit.trunc_name()), local))
+        }
+    }
+}
+
+/// A bucket's key in the response; date keys also get `key_as_string`.
+fn key_json(kind: &Kind, scalar: &ScalarValue, bucket: &mut Map<String, Json>) -> Json {
+    let key = match (kind, scalar) {
+        (Kind::DateHistogram { zone, .. }, ScalarValue::Int64(Some(us))) => {
+            let ms = us.div_euclid(1000);
+            bucket.insert("key_as_string".into(), json!(zone.format(ms)));
+            json!(ms)
+        }
+        (Kind::Histogram { .. }, ScalarValue::Float64(Some(x))) => json!(x),
+        (_, ScalarValue::TimestampMicrosecond(Some(us), _)) => {
+            let ms = us.div_euclid(1000);
+            bucket.insert("key_as_string".into(), json!(Zone::Utc.format(ms)));
+            json!(ms)
+        }
+        (_, ScalarValue::Int64(Some(n))) => json!(n),
+        (_, ScalarValue::Float64(Some(x))) => json!(x),
+        (_, s) if s.is_null() => Json::Null,
+        (_, s) => json!(s.to_string()),
+    };
+    bucket.insert("key".into(), key.clone());
+    key
+}
+
+fn bucket_condition(kind: &Kind, key: &Expr, scalar: &ScalarValue) -> Result<Expr, SearchError> {
+    Ok(match kind {
+        Kind::DateHistogram { field, interval, zone, .. } => {
+            let ScalarValue::Int64(Some(us)) = scalar else { return Ok(lit(false)) };
+            let end = match interval {
+                Interval::Fixed(ms) => us + ms * 1000,
+                Interval::Calendar(unit) => zone.next(us.div_euclid(1000), *unit).map_or(i64::MAX, |ms| ms * 1000),
+            };
+            let t = |v: i64| lit(ScalarValue::TimestampMicrosecond(Some(v), Some("UTC".into())));
+            let mut e = field.expr.clone().gt_eq(t(*us)).and(field.expr.clone().lt(t(end)));
+            if field.path == trailscope_cloudtrail::schema::EVENT_TIME {
+                let day = |v: i64| lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(v.div_euclid(1_000_000)))));
+                e = e.and(datafusion::prelude::ident(trailscope_cloudtrail::schema::EVENT_DATE).gt_eq(day(*us)));
+                e = e.and(datafusion::prelude::ident(trailscope_cloudtrail::schema::EVENT_DATE).lt_eq(day(end)));
+            }
+            e
+        }
+        Kind::Histogram { field, interval, .. } => {
+            let ScalarValue::Float64(Some(x)) = scalar else { return Ok(lit(false)) };
+            let v = cast(field.expr.clone(), DataType::Float64);
+            v.clone().gt_eq(lit(*x)).and(v.lt(lit(x + interval)))
+        }
+        Kind::Terms { field, missing: Some(m), .. } if scalar.to_string() == *m => {
+            field.expr.clone().is_null().or(cast(field.expr.clone(), DataType::Utf8).eq(lit(m.clone())))
+        }
+        Kind::Terms { field, .. } if field.ty == FieldType::KeywordList => {
+            datafusion::functions_nested::expr_fn::array_has(field.expr.clone(), lit(scalar.clone()))
+        }
+        _ => key.clone().eq(lit(scalar.clone())),
+    })
+}
+
+type Bucket = (ScalarValue, Json, Map<String, Json>);
+
+fn empty_bucket(scalar: ScalarValue, kind: &Kind) -> Bucket {
+    let mut b = Map::new();
+    let k = key_json(kind, &scalar, &mut b);
+    b.insert("doc_count".into(), json!(0));
+    (scalar, k, b)
+}
+
+fn fill_dates(
+    buckets: Vec<Bucket>,
+    interval: Interval,
+    zone: Zone,
+    bounds: Option<(i64, i64)>,
+    field: &FieldDef,
+    budget: &Budget,
+) -> Result<Vec<Bucket>, SearchError> {
+    let key_of = |b: &Bucket| match b.0 {
+        ScalarValue::Int64(Some(us)) => Some(us.div_euclid(1000)),
+        _ => None,
+    };
+    let first = buckets.first().and_then(key_of);
+    let last = buckets.last().and_then(key_of);
+    let kind = Kind::DateHistogram {
+        field: field.clone(),
+        interval,
+        zone,
+        min_doc_count: 0,
+        bounds,
+    };
+    let floor = |ms: i64| -> i64 {
+        match interval {
+            Interval::Fixed(w) => {
+                let off = zone.offset_at(ms).local_minus_utc() as i64 * 1000;
+                let off = if matches!(zone, Zone::Fixed(_)) { off } else { 0 };
+                (ms + off).div_euclid(w) * w - off
+            }
+            // Buckets of the data already start on calendar boundaries; bounds are used as given.
+            Interval::Calendar(_) => ms,
+        }
+    };
+    let (lo, hi) = match (first, last, bounds) {
+        (Some(f), Some(l), Some((bmin, bmax))) => (f.min(floor(bmin)), l.max(floor(bmax))),
+        (Some(f), Some(l), None) => (f, l),
+        (None, None, Some((bmin, bmax))) if matches!(interval, Interval::Fixed(_)) => (floor(bmin), floor(bmax)),
+        _ => return Ok(buckets),
+    };
+    let mut by_key: std::collections::BTreeMap<i64, Bucket> = buckets.into_iter().filter_map(|b| Some((key_of(&b)?, b))).collect();
+    let mut at = lo;
+    let mut added = 0usize;
+    while at <= hi {
+        by_key.entry(at).or_insert_with(|| {
+            added += 1;
+            empty_bucket(ScalarValue::Int64(Some(at * 1000)), &kind)
+        });
+        if added > budget.max {
+            break;
+        }
+        at = match interval {
+            Interval::Fixed(w) => at + w,
+            Interval::Calendar(unit) => match zone.next(at, unit) {
+                Some(n) if n > at => n,
+                _ => break,
+            },
+        };
+    }
+    budget.take(added)?;
+    Ok(by_key.into_values().collect())
+}
+
+fn fill_numbers(buckets: Vec<Bucket>, interval: f64, bounds: Option<(f64, f64)>, budget: &Budget) -> Result<Vec<Bucket>, SearchError> {
+    let key_of = |b: &Bucket| match b.0 {
+        ScalarValue::Float64(Some(x)) => Some(x),
+        _ => None,
+    };
+    let (Some(mut lo), Some(mut hi)) = (buckets.first().and_then(key_of), buckets.last().and_then(key_of)) else {
+        return Ok(buckets);
+    };
+    if let Some((bmin, bmax)) = bounds {
+        lo = lo.min((bmin / interval).floor() * interval);
+        hi = hi.max((bmax / interval).floor() * interval);
+    }
+    let steps = ((hi - lo) / interval).round();
+    if steps > budget.max as f64 {
+        budget.take(budget.max.saturating_add(1))?;
+    }
+    let kind = Kind::Histogram {
+        field: Compiler::default().field("sourceindex")?,
+        interval,
+        min_doc_count: 0,
+        bounds,
+    };
+    let mut out = Vec::new();
+    let mut existing = buckets.into_iter().peekable();
+    let mut added = 0;
+    for i in 0..=(steps as u64) {
+        let k = lo + i as f64 * interval;
+        match existing.peek() {
+            Some(b) if key_of(b).is_some_and(|x| (x - k).abs() < interval / 2.0) => out.extend(existing.next()),
+            _ => {
+                added += 1;
+                out.push(empty_bucket(ScalarValue::Float64(Some(k)), &kind));
+            }
+        }
+    }
+    out.extend(existing);
+    budget.take(added)?;
+    Ok(out)
+}
+
+async fn conditions(
+    ctx: &SessionContext,
+    c: &Compiler,
+    filter: Expr,
+    a: &Agg,
+    buckets: &[CondBucket],
+    shape: CondShape,
+    budget: &Budget,
+) -> Result<Json, SearchError> {
+    budget.take(buckets.len())?;
+    let mut out = Vec::new();
+    for b in buckets {
+        let f = filter.clone().and(b.condition.clone());
+        let n = count_rows(ctx, f.clone()).await?;
+        let mut bucket = Map::new();
+        if shape == CondShape::List && (b.from.is_some() || b.to.is_some()) {
+            bucket.insert("key".into(), json!(b.key));
+        }
+        if let Some(from) = &b.from {
+            bucket.insert("from".into(), from.clone());
+        }
+        if let Some(to) = &b.to {
+            bucket.insert("to".into(), to.clone());
+        }
+        bucket.insert("doc_count".into(), json!(n));
+        bucket.extend(eval_level(ctx, c, f, &a.subs, budget).await?);
+        out.push((b.key.clone(), bucket));
+    }
+    Ok(match shape {
+        CondShape::Single => Json::Object(out.into_iter().next().map(|(_, b)| b).unwrap_or_default()),
+        CondShape::Keyed => json!({ "buckets": out.into_iter().map(|(k, b)| (k, Json::Object(b))).collect::<Map<_, _>>() }),
+        CondShape::List => json!({ "buckets": out.into_iter().map(|(_, b)| Json::Object(b)).collect::<Vec<_>>() }),
+    })
+}
+
+async fn top_hits(ctx: &SessionContext, c: &Compiler, filter: Expr, size: usize, sort: &Json, source: &Json) -> Result<Json, SearchError> {
+    let mut body = json!({ "size": size, "track_total_hits": true });
+    if !sort.is_null() {
+        body["sort"] = sort.clone();
+    }
+    if !source.is_null() {
+        body["_source"] = source.clone();
+    }
+    let req = Request::parse(&body, c, &Limits::default())?;
+    let total = count_rows(ctx, filter.clone()).await?;
+    let hits = search::hits_for(ctx, &req, c, filter).await?;
+    Ok(json!({"hits": {"total": {"value": total, "relation": "eq"}, "max_score": null, "hits": hits}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_and_intervals() {
+        assert_eq!(fixed_interval("90s"), Some(90_000));
+        assert_eq!(fixed_interval("1h"), Some(3_600_000));
+        assert_eq!(fixed_interval("1M"), None);
+        assert_eq!(calendar_unit("1M"), Some(Unit::Month));
+        let paris = parse_zone("Europe/Paris").unwrap_or(Zone::Utc);
+        // 2024-03-30T23:00:00Z is midnight in Paris; the next day is 23 hours long (DST).
+        let start = 1_711_839_600_000;
+        assert_eq!(paris.format(start), "2024-03-31T00:00:00.000+01:00");
+        assert_eq!(paris.next(start, Unit::Day), Some(start + 23 * 3_600_000));
+        assert_eq!(parse_zone("-05:30").map(|z| z.name()), Some("-05:30".into()));
+        assert_eq!(parse_zone("Mars/Olympus"), None);
+    }
+}
