@@ -349,12 +349,16 @@ def check_msearch(resp: dict, expect: dict) -> list[str]:
 
 
 def check_mapping(resp: dict, expect: dict) -> list[str]:
+    """Fields are mapped under CloudTrail's own spelling, as they appear in _source."""
     props = resp.get(INDEX, {}).get("mappings", {}).get("properties", {})
-    field = props.get("eventtime")
+    field = props.get("eventTime")
     if not isinstance(field, dict):
-        return [f"{INDEX}.mappings.properties.eventtime missing; properties: {short(list(props))}"]
+        return [f"{INDEX}.mappings.properties.eventTime missing; properties: {short(list(props))}"]
     if field.get("type") not in ("date", "date_nanos"):
-        return [f"eventtime should be of type date, mapping is {field}"]
+        return [f"eventTime should be of type date, mapping is {field}"]
+    arn = props.get("userIdentity", {}).get("properties", {}).get("arn", {})
+    if arn.get("type") != "keyword":
+        return [f"userIdentity.arn should be a keyword, mapping is {short(arn)}"]
     return []
 
 
@@ -362,7 +366,8 @@ def check_field_caps(resp: dict, expect: dict) -> list[str]:
     fields = resp.get("fields")
     if not isinstance(fields, dict) or not fields:
         return [f"`fields` missing or empty: {short(resp)}"]
-    return [] if "eventtime" in fields else ["`fields` has no eventtime"]
+    missing = [f for f in ("eventTime", "userIdentity.arn", "geoip.location") if f not in fields]
+    return [f"`fields` lacks {missing}"] if missing else []
 
 
 def check_bad_query(outcome, expect: dict, api: SimpleNamespace) -> list[str]:

@@ -15,7 +15,7 @@ use trailscope_query::Format;
 
 use crate::config::{self, FileConfig};
 use crate::progress::Progress;
-use crate::{Cli, Command, DemoArgs, IngestArgs, OutputFormat};
+use crate::{Cli, Command, DemoArgs, IngestArgs, OutputFormat, ServeArgs};
 
 /// Exit code of an ingest that quarantined something.
 const EXIT_QUARANTINED: u8 = 3;
@@ -62,7 +62,99 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo(&cli, args).await,
+        Command::Serve(args) => serve(&cli, args).await,
+        Command::HashPassword => hash_password(),
     }
+}
+
+fn hash_password() -> Result<ExitCode> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        anyhow::bail!("no password on stdin (try: printf '%s' 'the password' | trailscope hash-password)");
+    }
+    let hash = trailscope_server::hash_password(password).map_err(|e| anyhow::anyhow!("cannot hash: {e}"))?;
+    println!("{hash}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Server settings from flags, then `[server]` in trailscope.toml, then defaults.
+fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Config> {
+    let file = FileConfig::load(cli.config.as_deref(), &cli.data_dir)?.server;
+    let default_listen: std::net::SocketAddr = trailscope_server::DEFAULT_LISTEN.parse()?;
+    let mut limits = trailscope_server::Limits::default();
+    let secs = |v: f64, what: &str| -> Result<std::time::Duration> {
+        std::time::Duration::try_from_secs_f64(v).map_err(|_| anyhow::anyhow!("{what} must be a positive number of seconds"))
+    };
+    if let Some(t) = args.query_timeout.or(file.query_timeout_secs) {
+        limits.query_timeout = secs(t, "--query-timeout")?;
+    }
+    if let Some(n) = args.max_concurrent_queries.or(file.max_concurrent_queries) {
+        limits.max_concurrent = n.max(1);
+    }
+    if let Some(mb) = args.query_memory_mb.or(file.query_memory_mb) {
+        limits.query_memory = mb << 20;
+    }
+    if let Some(mb) = args.server_memory_mb.or(file.server_memory_mb) {
+        limits.server_memory = mb << 20;
+    }
+    if let Some(n) = args.max_buckets.or(file.max_buckets) {
+        limits.search.max_buckets = n;
+    }
+    if let Some(n) = args.max_result_window.or(file.max_result_window) {
+        limits.search.max_result_window = n;
+    }
+    if let Some(n) = args.max_body_bytes.or(file.max_body_bytes) {
+        limits.max_body_bytes = n;
+    }
+    let mut tokens = file.api_tokens;
+    if let Ok(env) = std::env::var("TRAILSCOPE_API_TOKENS") {
+        tokens.extend(env.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string));
+    }
+    if let Some(path) = &args.api_token_file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        tokens.extend(text.lines().map(str::trim).filter(|t| !t.is_empty() && !t.starts_with('#')).map(str::to_string));
+    }
+    let users = file
+        .users
+        .into_iter()
+        .map(|u| trailscope_server::User {
+            name: u.name,
+            password_hash: u.password_hash,
+        })
+        .collect();
+    Ok(trailscope_server::Config {
+        listen: args.listen.or(file.listen).unwrap_or(default_listen),
+        limits,
+        auth: trailscope_server::Auth::new(tokens, users)?,
+        refresh: secs(args.refresh_secs, "--refresh-secs")?,
+    })
+}
+
+async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
+    let config = server_config(cli, args)?;
+    let lake = open_lake(&cli.data_dir).await?;
+    let open = config.auth.is_open();
+    trailscope_server::serve(
+        config,
+        lake,
+        |addr| {
+            // Printed on stdout so scripts (and tests using port 0) can read the address.
+            println!("trailscope serving http://{addr}  (Elasticsearch API: http://{addr}/_elastic)");
+            if open {
+                eprintln!("note: no authentication configured; listening on loopback only");
+            }
+            let _ = std::io::stdout().flush();
+        },
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    )
+    .await?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A hint the user can act on, for errors we recognise.
@@ -283,5 +375,8 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode> {
         "try: trailscope --data-dir {} sql \"SELECT eventname, count(*) AS n FROM cloudtrail WHERE eventsource = 'ecs.amazonaws.com' GROUP BY 1 ORDER BY n DESC LIMIT 10\"",
         cli.data_dir.display()
     );
-    Ok(code)
+    if args.no_serve {
+        return Ok(code);
+    }
+    serve(cli, &args.serve).await
 }

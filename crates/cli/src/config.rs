@@ -15,6 +15,36 @@ pub struct FileConfig {
     pub geoip_db: Vec<PathBuf>,
     /// ASN database.
     pub asn_db: Option<PathBuf>,
+    /// `trailscope serve` settings.
+    #[serde(default)]
+    pub server: ServerSection,
+}
+
+/// `[server]` of `trailscope.toml`. Flags override these.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    pub listen: Option<std::net::SocketAddr>,
+    /// API tokens. Prefer TRAILSCOPE_API_TOKENS or --api-token-file to keep them out of config.
+    #[serde(default)]
+    pub api_tokens: Vec<String>,
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+    pub query_timeout_secs: Option<f64>,
+    pub max_concurrent_queries: Option<usize>,
+    pub query_memory_mb: Option<usize>,
+    pub server_memory_mb: Option<usize>,
+    pub max_buckets: Option<usize>,
+    pub max_result_window: Option<usize>,
+    pub max_body_bytes: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    /// From `trailscope hash-password`.
+    pub password_hash: String,
 }
 
 impl FileConfig {

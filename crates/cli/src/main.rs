@@ -62,8 +62,46 @@ pub enum Command {
     Quarantine(FormatArgs),
     /// Compact small files (and optionally remove unreferenced ones).
     Optimize(OptimizeArgs),
-    /// Generate a realistic CloudTrail dataset of an ECS estate and ingest it.
+    /// Generate a realistic CloudTrail dataset of an ECS estate, ingest it and serve it.
     Demo(DemoArgs),
+    /// Serve the HTTP API: Elasticsearch-compatible search under /_elastic, SQL, fields, metrics.
+    Serve(ServeArgs),
+    /// Print the argon2id hash of a password read from stdin, for [[server.users]] in trailscope.toml.
+    HashPassword,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on. Anything but loopback requires authentication to be configured.
+    #[arg(long, env = "TRAILSCOPE_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// File with API tokens, one per line (TRAILSCOPE_API_TOKENS also works, comma-separated).
+    #[arg(long, value_name = "FILE")]
+    pub api_token_file: Option<PathBuf>,
+    /// Longest a query may run, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub query_timeout: Option<f64>,
+    /// Queries that may run at once; more wait briefly, then get HTTP 429.
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_queries: Option<usize>,
+    /// Memory one query's operators may hold, in MiB.
+    #[arg(long, value_name = "MIB")]
+    pub query_memory_mb: Option<usize>,
+    /// Memory all queries together may hold, in MiB.
+    #[arg(long, value_name = "MIB")]
+    pub server_memory_mb: Option<usize>,
+    /// Most aggregation buckets in one response.
+    #[arg(long, value_name = "N")]
+    pub max_buckets: Option<usize>,
+    /// Largest from + size of a search.
+    #[arg(long, value_name = "N")]
+    pub max_result_window: Option<usize>,
+    /// Largest request body, in bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// How often to look for newly ingested data, in seconds.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    pub refresh_secs: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -131,6 +169,11 @@ pub struct DemoArgs {
     /// Only generate the files.
     #[arg(long)]
     pub no_ingest: bool,
+    /// Ingest, then exit instead of serving.
+    #[arg(long)]
+    pub no_serve: bool,
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 fn main() -> ExitCode {

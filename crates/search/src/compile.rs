@@ -50,7 +50,11 @@ impl Compiler {
 
     /// Parses and compiles query-bar text.
     pub fn kql(&self, text: &str) -> Result<Expr, SearchError> {
-        self.query(&trailscope_kql::parse(text)?)
+        let ast = trailscope_kql::parse(text).map_err(|error| SearchError::Syntax {
+            query: text.to_string(),
+            error,
+        })?;
+        self.query(&ast)
     }
 
     pub fn field(&self, name: &str) -> Result<FieldDef, SearchError> {

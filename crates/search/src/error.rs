@@ -8,8 +8,11 @@ use crate::fields::UnknownField;
 #[derive(Debug, Error)]
 pub enum SearchError {
     /// The query-bar text does not parse; the message says where and what was expected.
-    #[error("cannot parse query: {0}")]
-    Syntax(#[from] trailscope_kql::ParseError),
+    #[error("cannot parse query [{query}]: {error}")]
+    Syntax {
+        query: String,
+        error: trailscope_kql::ParseError,
+    },
     #[error("{0}")]
     UnknownField(UnknownField),
     /// A value that does not fit its field (`sourceindex:abc`, a malformed date).
@@ -31,7 +34,7 @@ impl SearchError {
     /// The Elasticsearch error `type` clients see.
     pub fn es_type(&self) -> &'static str {
         match self {
-            SearchError::Syntax(_) => "parse_exception",
+            SearchError::Syntax { .. } => "parse_exception",
             SearchError::UnknownField(_) | SearchError::BadValue { .. } => "query_shard_exception",
             SearchError::BadRequest(_) => "parsing_exception",
             SearchError::TooManyBuckets(_) => "too_many_buckets_exception",

@@ -1,0 +1,224 @@
+//! The HTTP API of `trailscope serve` (axum):
+//!
+//! - `/_elastic/…`: an Elasticsearch-compatible subset over the index `cloudtrail`
+//!   ([`es`]);
+//! - `/api/sql`, `/api/fields`, `/api/health` and `/metrics` ([`api`]).
+//!
+//! Every query runs under the limits of [`limits::Gate`]: a bounded number at a time, each with a
+//! timeout and a memory budget. Authentication ([`auth::Auth`]) is required whenever the server
+//! listens beyond loopback.
+
+pub mod api;
+pub mod auth;
+mod error;
+pub mod es;
+pub mod limits;
+mod metrics;
+pub mod table;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use datafusion::prelude::SessionContext;
+use thiserror::Error;
+use trailscope_lake::Lake;
+
+pub use auth::{Auth, User, hash_password};
+pub use error::ApiError;
+pub use limits::Limits;
+
+/// The documented default address: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:9280";
+
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub limits: Limits,
+    pub auth: Auth,
+    /// How often the table's log is checked for new commits.
+    pub refresh: Duration,
+}
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(
+        "refusing to listen on {addr} without authentication: anyone who can reach it could read every event. \
+         Set TRAILSCOPE_API_TOKENS (comma-separated tokens of 16+ characters) or add [[server.users]] with a \
+         password_hash from `trailscope hash-password` to trailscope.toml, or listen on 127.0.0.1"
+    )]
+    Unprotected { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot open the table: {0}")]
+    Table(#[from] table::TableError),
+    #[error("server stopped: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub table: Arc<table::Table>,
+    pub gate: limits::Gate,
+    pub auth: Auth,
+    metrics: metrics::Metrics,
+}
+
+/// Refuses an address beyond loopback when nobody has to authenticate.
+pub fn check_exposure(addr: SocketAddr, auth: &Auth) -> Result<(), ServerError> {
+    if !addr.ip().is_loopback() && auth.is_open() {
+        return Err(ServerError::Unprotected { addr });
+    }
+    Ok(())
+}
+
+/// Binds, then serves until `shutdown` completes. `on_listening` receives the bound address
+/// (useful with port 0).
+pub async fn serve(
+    config: Config,
+    lake: Lake,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    check_exposure(config.listen, &config.auth)?;
+    let table = Arc::new(table::Table::open(&lake).await?);
+    tokio::spawn(Arc::clone(&table).follow(lake, config.refresh));
+    let state = Arc::new(AppState {
+        table,
+        gate: limits::Gate::new(config.limits),
+        auth: config.auth,
+        metrics: metrics::Metrics::default(),
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    on_listening(addr);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Serve)
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    use es::*;
+    let body_limit = state.gate.limits.max_body_bytes;
+    let elastic = Router::new()
+        .route("/", get(info).head(info))
+        .route("/_cluster/health", get(cluster_health))
+        .route("/_search", get(search_all).post(search_all))
+        .route("/_count", get(count_all).post(count_all))
+        .route("/_msearch", get(msearch_all).post(msearch_all))
+        .route("/_mapping", get(mapping_all))
+        .route("/_field_caps", get(field_caps_all).post(field_caps_all))
+        .route("/{index}", get(index_info).head(index_info))
+        .route("/{index}/_search", get(search_index).post(search_index))
+        .route("/{index}/_count", get(count_index).post(count_index))
+        .route("/{index}/_msearch", get(msearch_index).post(msearch_index))
+        .route("/{index}/_mapping", get(mapping_index))
+        .route("/{index}/_field_caps", get(field_caps_index).post(field_caps_index));
+    Router::new()
+        .nest("/_elastic", elastic)
+        .route("/_elastic/", get(info).head(info))
+        .route("/api/sql", post(api::sql))
+        .route("/api/fields", get(api::fields))
+        .route("/api/health", get(api::health))
+        .route("/metrics", get(api::metrics))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))
+        .layer(middleware::from_fn(product_header))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Elasticsearch clients (8.x) refuse servers that do not say they are Elasticsearch.
+async fn product_header(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    r.headers_mut()
+        .insert("x-elastic-product", HeaderValue::from_static("Elasticsearch"));
+    r
+}
+
+async fn authenticate(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    // Health stays open so load balancers and orchestrators can probe it.
+    if req.uri().path() == "/api/health" || state.auth.is_open() {
+        return next.run(req).await;
+    }
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if state.auth.check(header) {
+        return next.run(req).await;
+    }
+    state.metrics.unauthorized();
+    let reason = if header.is_some() {
+        "unable to authenticate: the token or password is not valid"
+    } else {
+        "missing authentication credentials: send Authorization: Bearer <token> (or ApiKey, or Basic user:password)"
+    };
+    ApiError::new(StatusCode::UNAUTHORIZED, "security_exception", reason).into_response()
+}
+
+/// Logs each request (method, route, status, time — never headers, so never credentials) and
+/// counts it for `/metrics`.
+async fn observe(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let r = next.run(req).await;
+    let status = r.status().as_u16();
+    state.metrics.request(&route, status);
+    tracing::info!(%method, route, status, ms = started.elapsed().as_millis() as u64, "request");
+    r
+}
+
+/// Runs one query under the limits: waits for a slot, gives it its own memory budget and a
+/// deadline, and counts what happened.
+pub(crate) async fn run_query<T, F, Fut>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(SessionContext) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    let permit = state.gate.admit().await.map_err(|b| {
+        state.metrics.busy();
+        ApiError::busy(b.running)
+    })?;
+    let snapshot = state.table.current();
+    let ctx = state
+        .gate
+        .query_context(&snapshot.ctx)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string()))?;
+    let limit = state.gate.limits.query_timeout;
+    let started = Instant::now();
+    let result = tokio::time::timeout(limit, f(ctx)).await;
+    state.metrics.query(started.elapsed());
+    drop(permit);
+    match result {
+        Err(_) => {
+            state.metrics.timeout();
+            Err(ApiError::timeout(limit))
+        }
+        Ok(Err(e)) => {
+            if e.kind == "circuit_breaking_exception" {
+                state.metrics.memory();
+            }
+            Err(e)
+        }
+        Ok(Ok(v)) => Ok(v),
+    }
+}

@@ -1,0 +1,137 @@
+//! Counters for `GET /metrics`, in Prometheus' text format.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    query_micros: AtomicU64,
+    queries: AtomicU64,
+    rejected_busy: AtomicU64,
+    rejected_memory: AtomicU64,
+    timeouts: AtomicU64,
+    unauthorized: AtomicU64,
+}
+
+/// Figures read at scrape time.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    pub in_flight: usize,
+    pub server_memory_reserved: usize,
+    pub table_version: Option<u64>,
+    pub table_files: u64,
+    pub table_events: u64,
+}
+
+impl Metrics {
+    pub fn request(&self, route: &str, status: u16) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((route.to_string(), status)).or_default() += 1;
+        }
+    }
+
+    pub fn query(&self, elapsed: std::time::Duration) {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        self.query_micros
+            .fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    pub fn busy(&self) {
+        self.rejected_busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn memory(&self) {
+        self.rejected_memory.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn timeout(&self) {
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn unauthorized(&self) {
+        self.unauthorized.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn render(&self, g: &Gauges) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, String)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in lines {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        let requests = self
+            .requests
+            .lock()
+            .map(|m| {
+                m.iter()
+                    .map(|((route, status), n)| (format!("{{route=\"{route}\",status=\"{status}\"}}"), n.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        metric("trailscope_http_requests_total", "counter", "HTTP requests by route and status.", requests);
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP trailscope_query_seconds Time spent answering queries.\n# TYPE trailscope_query_seconds summary"
+        );
+        let _ = writeln!(out, "trailscope_query_seconds_sum {}", load(&self.query_micros) as f64 / 1e6);
+        let _ = writeln!(out, "trailscope_query_seconds_count {}", load(&self.queries));
+        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, String)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in lines {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
+        metric(
+            "trailscope_queries_rejected_total",
+            "counter",
+            "Queries refused or stopped by a limit.",
+            vec![
+                ("{reason=\"concurrency\"}".into(), load(&self.rejected_busy).to_string()),
+                ("{reason=\"memory\"}".into(), load(&self.rejected_memory).to_string()),
+                ("{reason=\"timeout\"}".into(), load(&self.timeouts).to_string()),
+            ],
+        );
+        metric(
+            "trailscope_unauthorized_requests_total",
+            "counter",
+            "Requests refused for missing or wrong credentials.",
+            vec![(String::new(), load(&self.unauthorized).to_string())],
+        );
+        metric(
+            "trailscope_queries_in_flight",
+            "gauge",
+            "Queries running now.",
+            vec![(String::new(), g.in_flight.to_string())],
+        );
+        metric(
+            "trailscope_query_memory_reserved_bytes",
+            "gauge",
+            "Memory held by running queries' operators.",
+            vec![(String::new(), g.server_memory_reserved.to_string())],
+        );
+        metric(
+            "trailscope_table_version",
+            "gauge",
+            "Delta table version being served.",
+            vec![(String::new(), g.table_version.map_or_else(|| "-1".into(), |v| v.to_string()))],
+        );
+        metric(
+            "trailscope_table_files",
+            "gauge",
+            "Data files in the served table version.",
+            vec![(String::new(), g.table_files.to_string())],
+        );
+        metric(
+            "trailscope_table_events",
+            "gauge",
+            "Events in the served table version.",
+            vec![(String::new(), g.table_events.to_string())],
+        );
+        out
+    }
+}
