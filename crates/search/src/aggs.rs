@@ -922,7 +922,7 @@ fn bucket_condition(kind: &Kind, key: &Expr, scalar: &ScalarValue) -> Result<Exp
             let t = |v: i64| lit(ScalarValue::TimestampMicrosecond(Some(v), Some("UTC".into())));
             let mut e = field.expr.clone().gt_eq(t(*us)).and(field.expr.clone().lt(t(end)));
             if field.path == trailscope_cloudtrail::schema::EVENT_TIME {
-                let day = |v: i64| lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(v.div_euclid(1_000_000)))));
+                let day = |v: i64| lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(v))));
                 e = e.and(datafusion::prelude::ident(trailscope_cloudtrail::schema::EVENT_DATE).gt_eq(day(*us)));
                 e = e.and(datafusion::prelude::ident(trailscope_cloudtrail::schema::EVENT_DATE).lt_eq(day(end)));
             }

@@ -225,7 +225,7 @@ impl Compiler {
     /// `eventtime` also a bound on the `eventdate` partition so whole days are skipped.
     fn time_range(&self, f: &FieldDef, lo: Option<(DateTime<Utc>, bool)>, hi: Option<(DateTime<Utc>, bool)>) -> Expr {
         let mut parts = Vec::new();
-        let day = |t: DateTime<Utc>| lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(t.timestamp()))));
+        let day = |t: DateTime<Utc>| lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(t.timestamp_micros()))));
         let value = |t: DateTime<Utc>| match f.ty {
             FieldType::Day => day(t),
             _ => lit(ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))),
