@@ -4,8 +4,9 @@
 //! Each `count:` is checked twice: the query-bar query must match that many events, and so must
 //! the `sql:` WHERE clause, planned by DataFusion's SQL front end independently of our compiler.
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use datafusion::prelude::SessionContext;
@@ -54,33 +55,9 @@ fn parse_cases(text: &str) -> Vec<Case> {
     cases
 }
 
-async fn fixture_table(dir: &std::path::Path) -> SessionContext {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut lake = trailscope_lake::Lake::open_or_create(&dir.join("cloudtrail")).await.expect("create table");
-    let mut ingestor = trailscope_ingest::Ingestor {
-        lake: &mut lake,
-        enricher: trailscope_enrich::Enricher::new(None),
-        quarantine: trailscope_ingest::QuarantineLog::new(&dir.join("_trailscope")),
-        config: trailscope_ingest::IngestConfig::default(),
-        counters: Arc::new(trailscope_ingest::Counters::default()),
-    };
-    let report = ingestor.ingest_paths(&[repo.join("tests/fixtures")]).await.expect("ingest fixtures");
-    assert_eq!(report.events_ingested, 19, "the fixtures changed; update tests/cases.txt");
-    trailscope_search::session(&lake).await.expect("session")
-}
-
 async fn sql_count(ctx: &SessionContext, clause: &str) -> Result<u64, String> {
-    let batches = trailscope_query::sql(ctx, &format!("SELECT count(*) FROM cloudtrail WHERE {clause}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let b = batches.first().ok_or("no result")?;
-    let n = b
-        .column(0)
-        .as_any()
-        .downcast_ref::<arrow::array::Int64Array>()
-        .ok_or("count is not Int64")?
-        .value(0);
-    u64::try_from(n).map_err(|e| e.to_string())
+    let v = common::sql_value(ctx, &format!("SELECT count(*) FROM cloudtrail WHERE {clause}")).await?;
+    v.as_u64().ok_or_else(|| format!("count is {v}"))
 }
 
 async fn physical_plan(ctx: &SessionContext, c: &Compiler, query: &str) -> Result<String, String> {
@@ -99,7 +76,7 @@ async fn physical_plan(ctx: &SessionContext, c: &Compiler, query: &str) -> Resul
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_bar_cases() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let ctx = fixture_table(tmp.path()).await;
+    let ctx = common::fixture_table(tmp.path()).await;
     let now: DateTime<Utc> = "2024-08-03T00:00:00Z".parse().expect("now");
     let c = Compiler::new(now);
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/cases.txt");
