@@ -87,7 +87,8 @@ fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Confi
     let default_listen: std::net::SocketAddr = trailscope_server::DEFAULT_LISTEN.parse()?;
     let mut limits = trailscope_server::Limits::default();
     let secs = |v: f64, what: &str| -> Result<std::time::Duration> {
-        std::time::Duration::try_from_secs_f64(v).map_err(|_| anyhow::anyhow!("{what} must be a positive number of seconds"))
+        std::time::Duration::try_from_secs_f64(v)
+            .map_err(|_| anyhow::anyhow!("{what} must be a positive number of seconds"))
     };
     if let Some(t) = args.query_timeout.or(file.query_timeout_secs) {
         limits.query_timeout = secs(t, "--query-timeout")?;
@@ -112,11 +113,21 @@ fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Confi
     }
     let mut tokens = file.api_tokens;
     if let Ok(env) = std::env::var("TRAILSCOPE_API_TOKENS") {
-        tokens.extend(env.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_string));
+        tokens.extend(
+            env.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string),
+        );
     }
     if let Some(path) = &args.api_token_file {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        tokens.extend(text.lines().map(str::trim).filter(|t| !t.is_empty() && !t.starts_with('#')).map(str::to_string));
+        tokens.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|t| !t.is_empty() && !t.starts_with('#'))
+                .map(str::to_string),
+        );
     }
     let users = file
         .users

@@ -18,7 +18,10 @@ pub enum Query {
     Or(Vec<Query>),
     Not(Box<Query>),
     /// `field:value`, `field:"a phrase"`, `field:val*`.
-    Match { field: Field, value: Value },
+    Match {
+        field: Field,
+        value: Value,
+    },
     /// `field >= x`, `field:[a TO b]`, `field:{a TO b]`, `field:>x`. `None` is an open end (`*`, or
     /// the side a comparison leaves out); both ends may be open, as in `field:[* TO *]`.
     Range {
@@ -27,9 +30,13 @@ pub enum Query {
         upper: Option<Bound>,
     },
     /// `field:*`
-    Exists { field: Field },
+    Exists {
+        field: Field,
+    },
     /// A value without a field: matches anywhere in the event.
-    FreeText { value: Value },
+    FreeText {
+        value: Value,
+    },
 }
 
 /// A field name as written (`userIdentity.arn`), with where it was written.

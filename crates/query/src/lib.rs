@@ -34,10 +34,11 @@ pub enum QueryError {
 }
 
 fn classify(e: DataFusionError) -> QueryError {
-    match e {
+    // Errors arrive wrapped (context, diagnostics); what the user did wrong is at the root.
+    match e.find_root() {
         DataFusionError::Plan(m) | DataFusionError::SQL(_, Some(m)) => QueryError::Plan(format!("invalid query: {m}")),
-        DataFusionError::SchemaError(e, _) => QueryError::Plan(format!("invalid query: {e}")),
-        other => QueryError::Execution(other),
+        DataFusionError::SchemaError(s, _) => QueryError::Plan(format!("invalid query: {s}")),
+        _ => QueryError::Execution(e),
     }
 }
 

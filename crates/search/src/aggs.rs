@@ -24,7 +24,13 @@ use crate::search::{self, Limits, Request, count_rows, filtered, first_u64};
 use crate::{dsl, udf};
 
 /// Runs the `aggs` object of a request over the events matching `filter`.
-pub async fn run(ctx: &SessionContext, c: &Compiler, filter: Expr, spec: &Json, limits: &Limits) -> Result<Json, SearchError> {
+pub async fn run(
+    ctx: &SessionContext,
+    c: &Compiler,
+    filter: Expr,
+    spec: &Json,
+    limits: &Limits,
+) -> Result<Json, SearchError> {
     let aggs = parse_level(spec, c)?;
     let budget = Budget {
         used: AtomicUsize::new(0),
@@ -192,9 +198,11 @@ fn bad(m: String) -> SearchError {
 }
 
 fn parse_level(spec: &Json, c: &Compiler) -> Result<Vec<Agg>, SearchError> {
-    let obj = spec
-        .as_object()
-        .ok_or_else(|| bad(format!("aggregations must be an object of named aggregations, found {spec}")))?;
+    let obj = spec.as_object().ok_or_else(|| {
+        bad(format!(
+            "aggregations must be an object of named aggregations, found {spec}"
+        ))
+    })?;
     obj.iter().map(|(name, body)| parse_agg(name, body, c)).collect()
 }
 
@@ -234,7 +242,8 @@ fn field_of(name: &str, v: &Json, c: &Compiler) -> Result<FieldDef, SearchError>
 }
 
 fn u64_of(v: &Json, key: &str) -> Option<u64> {
-    v.get(key).and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.parse().ok())))
+    v.get(key)
+        .and_then(|x| x.as_u64().or_else(|| x.as_str().and_then(|s| s.parse().ok())))
 }
 
 fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, SearchError> {
@@ -274,41 +283,65 @@ fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, Se
                 field,
                 size: usize::try_from(u64_of(v, "size").unwrap_or(10)).unwrap_or(usize::MAX),
                 order,
-                missing: v.get("missing").map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string)),
+                missing: v
+                    .get("missing")
+                    .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string)),
                 min_doc_count: u64_of(v, "min_doc_count").unwrap_or(1).max(1),
             }
         }
         "date_histogram" => {
             let field = field_of(name, v, c)?;
             if !matches!(field.ty, FieldType::Date | FieldType::Day) {
-                return Err(bad(format!("date_histogram [{name}]: '{}' is not a date field", field.display)));
+                return Err(bad(format!(
+                    "date_histogram [{name}]: '{}' is not a date field",
+                    field.display
+                )));
             }
             let interval = if let Some(f) = v.get("fixed_interval").and_then(Json::as_str) {
-                Interval::Fixed(fixed_interval(f).ok_or_else(|| bad(format!("date_histogram [{name}]: cannot read fixed_interval '{f}'")))?)
+                Interval::Fixed(
+                    fixed_interval(f)
+                        .ok_or_else(|| bad(format!("date_histogram [{name}]: cannot read fixed_interval '{f}'")))?,
+                )
             } else if let Some(f) = v.get("calendar_interval").and_then(Json::as_str) {
-                Interval::Calendar(calendar_unit(f).ok_or_else(|| bad(format!("date_histogram [{name}]: '{f}' is not a calendar interval (1m, 1h, 1d, 1w, 1M, 1q, 1y)")))?)
+                Interval::Calendar(calendar_unit(f).ok_or_else(|| {
+                    bad(format!(
+                        "date_histogram [{name}]: '{f}' is not a calendar interval (1m, 1h, 1d, 1w, 1M, 1q, 1y)"
+                    ))
+                })?)
             } else if let Some(f) = v.get("interval").and_then(Json::as_str) {
                 calendar_unit(f)
                     .map(Interval::Calendar)
                     .or_else(|| fixed_interval(f).map(Interval::Fixed))
                     .ok_or_else(|| bad(format!("date_histogram [{name}]: cannot read interval '{f}'")))?
             } else {
-                return Err(bad(format!("date_histogram [{name}] needs fixed_interval or calendar_interval")));
+                return Err(bad(format!(
+                    "date_histogram [{name}] needs fixed_interval or calendar_interval"
+                )));
             };
             let zone = match v.get("time_zone").and_then(Json::as_str) {
                 None => Zone::Utc,
-                Some(z) => parse_zone(z).ok_or_else(|| bad(format!("date_histogram [{name}]: unknown time_zone '{z}'")))?,
+                Some(z) => {
+                    parse_zone(z).ok_or_else(|| bad(format!("date_histogram [{name}]: unknown time_zone '{z}'")))?
+                }
             };
             let bounds = match v.get("extended_bounds").or_else(|| v.get("hard_bounds")) {
                 Some(b) => {
                     let t = |k: &str| {
                         b.get(k).and_then(|x| {
-                            x.as_i64().or_else(|| x.as_str().and_then(|s| crate::dates::parse(s, c.now)).map(|i| i.start.timestamp_millis()))
+                            x.as_i64().or_else(|| {
+                                x.as_str()
+                                    .and_then(|s| crate::dates::parse(s, c.now))
+                                    .map(|i| i.start.timestamp_millis())
+                            })
                         })
                     };
                     Some((
-                        t("min").ok_or_else(|| bad(format!("date_histogram [{name}]: extended_bounds.min is not a date")))?,
-                        t("max").ok_or_else(|| bad(format!("date_histogram [{name}]: extended_bounds.max is not a date")))?,
+                        t("min").ok_or_else(|| {
+                            bad(format!("date_histogram [{name}]: extended_bounds.min is not a date"))
+                        })?,
+                        t("max").ok_or_else(|| {
+                            bad(format!("date_histogram [{name}]: extended_bounds.max is not a date"))
+                        })?,
                     ))
                 }
                 None => None,
@@ -326,8 +359,14 @@ fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, Se
             if !matches!(field.ty, FieldType::Long | FieldType::Double) {
                 return Err(bad(format!("histogram [{name}]: '{}' is not numeric", field.display)));
             }
-            let interval = v.get("interval").and_then(Json::as_f64).filter(|i| *i > 0.0).ok_or_else(|| bad(format!("histogram [{name}] needs a positive interval")))?;
-            let bounds = v.get("extended_bounds").and_then(|b| Some((b.get("min")?.as_f64()?, b.get("max")?.as_f64()?)));
+            let interval = v
+                .get("interval")
+                .and_then(Json::as_f64)
+                .filter(|i| *i > 0.0)
+                .ok_or_else(|| bad(format!("histogram [{name}] needs a positive interval")))?;
+            let bounds = v
+                .get("extended_bounds")
+                .and_then(|b| Some((b.get("min")?.as_f64()?, b.get("max")?.as_f64()?)));
             Kind::Histogram {
                 field,
                 interval,
@@ -337,18 +376,34 @@ fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, Se
         }
         "range" | "date_range" => {
             let field = field_of(name, v, c)?;
-            let ranges = v.get("ranges").and_then(Json::as_array).ok_or_else(|| bad(format!("{kind} [{name}] needs \"ranges\"")))?;
+            let ranges = v
+                .get("ranges")
+                .and_then(Json::as_array)
+                .ok_or_else(|| bad(format!("{kind} [{name}] needs \"ranges\"")))?;
             let mut buckets = Vec::new();
             for r in ranges {
-                let text = |k: &str| r.get(k).filter(|x| !x.is_null()).map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string));
+                let text = |k: &str| {
+                    r.get(k)
+                        .filter(|x| !x.is_null())
+                        .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                };
                 let (from, to) = (text("from"), text("to"));
                 let condition = c.range(
                     &field,
                     from.clone().map(|value| RangeBound { value, inclusive: true }),
-                    to.clone().map(|value| RangeBound { value, inclusive: false }),
+                    to.clone().map(|value| RangeBound {
+                        value,
+                        inclusive: false,
+                    }),
                 )?;
                 let key = r.get("key").and_then(Json::as_str).map_or_else(
-                    || format!("{}-{}", from.clone().unwrap_or_else(|| "*".into()), to.clone().unwrap_or_else(|| "*".into())),
+                    || {
+                        format!(
+                            "{}-{}",
+                            from.clone().unwrap_or_else(|| "*".into()),
+                            to.clone().unwrap_or_else(|| "*".into())
+                        )
+                    },
                     str::to_string,
                 );
                 buckets.push(CondBucket {
@@ -377,12 +432,21 @@ fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, Se
             shape: CondShape::Single,
         },
         "filters" => {
-            let filters = v.get("filters").ok_or_else(|| bad(format!("filters [{name}] needs \"filters\"")))?;
+            let filters = v
+                .get("filters")
+                .ok_or_else(|| bad(format!("filters [{name}] needs \"filters\"")))?;
             match filters {
                 Json::Object(named) => Kind::Conditions {
                     buckets: named
                         .iter()
-                        .map(|(k, q)| Ok(CondBucket { key: k.clone(), condition: dsl::query(c, q)?, from: None, to: None }))
+                        .map(|(k, q)| {
+                            Ok(CondBucket {
+                                key: k.clone(),
+                                condition: dsl::query(c, q)?,
+                                from: None,
+                                to: None,
+                            })
+                        })
                         .collect::<Result<_, SearchError>>()?,
                     shape: CondShape::Keyed,
                 },
@@ -390,7 +454,14 @@ fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, Se
                     buckets: list
                         .iter()
                         .enumerate()
-                        .map(|(i, q)| Ok(CondBucket { key: i.to_string(), condition: dsl::query(c, q)?, from: None, to: None }))
+                        .map(|(i, q)| {
+                            Ok(CondBucket {
+                                key: i.to_string(),
+                                condition: dsl::query(c, q)?,
+                                from: None,
+                                to: None,
+                            })
+                        })
                         .collect::<Result<_, SearchError>>()?,
                     shape: CondShape::List,
                 },
@@ -400,7 +471,10 @@ fn parse_kind(name: &str, kind: &str, v: &Json, c: &Compiler) -> Result<Kind, Se
         "geohash_grid" | "geotile_grid" => {
             let field = field_of(name, v, c)?;
             if field.ty != FieldType::GeoPoint {
-                return Err(bad(format!("{kind} [{name}]: '{}' is not a geo_point field (try geoip.location)", field.display)));
+                return Err(bad(format!(
+                    "{kind} [{name}]: '{}' is not a geo_point field (try geoip.location)",
+                    field.display
+                )));
             }
             let tile = kind == "geotile_grid";
             let default = if tile { 7 } else { 5 };
@@ -517,13 +591,17 @@ impl Zone {
         if self == Zone::Utc {
             return utc.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
         }
-        utc.with_timezone(&self.offset_at(ms)).format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string()
+        utc.with_timezone(&self.offset_at(ms))
+            .format("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string()
     }
 
     /// The start of the calendar bucket after the one starting at `ms`.
     fn next(self, ms: i64, unit: Unit) -> Option<i64> {
         let offset = self.offset_at(ms);
-        let local: NaiveDateTime = DateTime::<Utc>::from_timestamp_millis(ms)?.with_timezone(&offset).naive_local();
+        let local: NaiveDateTime = DateTime::<Utc>::from_timestamp_millis(ms)?
+            .with_timezone(&offset)
+            .naive_local();
         let next = match unit {
             Unit::Minute => local + chrono::Duration::minutes(1),
             Unit::Hour => local + chrono::Duration::hours(1),
@@ -564,7 +642,11 @@ fn eval_level<'a>(
             .collect();
         if !metrics.is_empty() {
             let exprs = metric_exprs(&metrics)?;
-            let batches = filtered(ctx, filter.clone()).await?.aggregate(vec![], exprs)?.collect().await?;
+            let batches = filtered(ctx, filter.clone())
+                .await?
+                .aggregate(vec![], exprs)?
+                .collect()
+                .await?;
             let row = single_row(&batches);
             for (i, (name, m)) in metrics.iter().enumerate() {
                 let v = match &row {
@@ -581,7 +663,9 @@ fn eval_level<'a>(
                 Kind::Terms { .. } | Kind::DateHistogram { .. } | Kind::Histogram { .. } | Kind::GeoGrid { .. } => {
                     grouped(ctx, c, filter.clone(), a, budget).await?
                 }
-                Kind::Conditions { buckets, shape } => conditions(ctx, c, filter.clone(), a, buckets, *shape, budget).await?,
+                Kind::Conditions { buckets, shape } => {
+                    conditions(ctx, c, filter.clone(), a, buckets, *shape, budget).await?
+                }
             };
             let mut value = value;
             if let (Some(meta), Json::Object(o)) = (&a.meta, &mut value) {
@@ -605,8 +689,13 @@ fn metric_exprs(metrics: &[(&str, &Metric)]) -> Result<Vec<Expr>, SearchError> {
         let numeric = || -> Result<Expr, SearchError> {
             match m.field.ty {
                 FieldType::Long | FieldType::Double => Ok(cast(e.clone(), DataType::Float64)),
-                FieldType::Date | FieldType::Day if matches!(m.kind, MetricKind::Min | MetricKind::Max | MetricKind::Stats) => {
-                    Ok(cast(cast(e.clone(), DataType::Timestamp(TimeUnit::Millisecond, None)), DataType::Int64))
+                FieldType::Date | FieldType::Day
+                    if matches!(m.kind, MetricKind::Min | MetricKind::Max | MetricKind::Stats) =>
+                {
+                    Ok(cast(
+                        cast(e.clone(), DataType::Timestamp(TimeUnit::Millisecond, None)),
+                        DataType::Int64,
+                    ))
                 }
                 _ => Err(bad(format!("metric [{name}]: '{}' is not numeric", m.field.display))),
             }
@@ -635,7 +724,10 @@ fn metric_exprs(metrics: &[(&str, &Metric)]) -> Result<Vec<Expr>, SearchError> {
             }
             MetricKind::GeoCentroid => {
                 if m.field.ty != FieldType::GeoPoint {
-                    return Err(bad(format!("geo_centroid [{name}]: '{}' is not a geo_point field", m.field.display)));
+                    return Err(bad(format!(
+                        "geo_centroid [{name}]: '{}' is not a geo_point field",
+                        m.field.display
+                    )));
                 }
                 let (lat, lon) = lat_lon(&m.field);
                 out.push(avg(lat.clone()).alias(alias(0)));
@@ -686,7 +778,9 @@ fn metric_json(m: &Metric, b: &RecordBatch, row: usize, i: usize) -> Json {
             json!({ "values": values })
         }
         MetricKind::GeoCentroid => match (n(0), n(1)) {
-            (Some(lat), Some(lon)) => json!({"location": {"lat": lat, "lon": lon}, "count": n(2).map_or(0, |v| v as u64)}),
+            (Some(lat), Some(lon)) => {
+                json!({"location": {"lat": lat, "lon": lon}, "count": n(2).map_or(0, |v| v as u64)})
+            }
             _ => json!({"count": 0}),
         },
     }
@@ -719,69 +813,115 @@ fn split_subs(subs: &[Agg]) -> (Vec<(&str, &Metric)>, Vec<Agg>) {
 }
 
 /// terms, date_histogram, histogram and geo grids: one grouped query.
-async fn grouped(ctx: &SessionContext, c: &Compiler, filter: Expr, a: &Agg, budget: &Budget) -> Result<Json, SearchError> {
+async fn grouped(
+    ctx: &SessionContext,
+    c: &Compiler,
+    filter: Expr,
+    a: &Agg,
+    budget: &Budget,
+) -> Result<Json, SearchError> {
     let (inline, rest) = split_subs(&a.subs);
     let mut aggregates = vec![count(lit(1)).alias("__n")];
     aggregates.extend(metric_exprs(&inline)?);
     let base = filtered(ctx, filter.clone()).await?;
-    let (key, sort, limit, not_null): (Expr, Vec<datafusion::logical_expr::SortExpr>, Option<usize>, bool) = match &a.kind {
-        Kind::Terms { field, size, order, missing, .. } => {
-            let key = match missing {
-                Some(m) => datafusion::functions::expr_fn::coalesce(vec![
-                    cast(field.expr.clone(), DataType::Utf8),
-                    lit(m.clone()),
-                ]),
-                None => field.expr.clone(),
-            };
-            let sort = match order {
-                TermsOrder::Count(desc) => vec![col("__n").sort(!desc, false), col("__key").sort(true, false)],
-                TermsOrder::Key(desc) => vec![col("__key").sort(!desc, false)],
-                TermsOrder::Metric(name, desc) => {
-                    let (metric_name, sub_key) = name.split_once('.').unwrap_or((name.as_str(), ""));
-                    let i = inline
-                        .iter()
-                        .position(|(n, _)| *n == metric_name)
-                        .ok_or_else(|| bad(format!("terms [{}]: cannot order by unknown metric [{name}]", a.name)))?;
-                    let j = match sub_key {
-                        "" | "value" | "count" => 0,
-                        "min" => 1,
-                        "max" => 2,
-                        "avg" => 3,
-                        "sum" => 4,
-                        other => return Err(bad(format!("terms [{}]: cannot order by [{other}]", a.name))),
-                    };
-                    vec![col(format!("__m{i}_{j}")).sort(!desc, false), col("__n").sort(false, false), col("__key").sort(true, false)]
-                }
-            };
-            (key, sort, Some(*size), missing.is_none())
-        }
-        Kind::DateHistogram { field, interval, zone, .. } => (date_key(field, *interval, *zone), vec![col("__key").sort(true, false)], None, true),
-        Kind::Histogram { field, interval, .. } => {
-            let x = cast(field.expr.clone(), DataType::Float64);
-            (
-                datafusion::functions::expr_fn::floor(x / lit(*interval)) * lit(*interval),
+    let (key, sort, limit, not_null): (Expr, Vec<datafusion::logical_expr::SortExpr>, Option<usize>, bool) =
+        match &a.kind {
+            Kind::Terms {
+                field,
+                size,
+                order,
+                missing,
+                ..
+            } => {
+                let key = match missing {
+                    Some(m) => datafusion::functions::expr_fn::coalesce(vec![
+                        cast(field.expr.clone(), DataType::Utf8),
+                        lit(m.clone()),
+                    ]),
+                    None => field.expr.clone(),
+                };
+                let sort = match order {
+                    TermsOrder::Count(desc) => vec![col("__n").sort(!desc, false), col("__key").sort(true, false)],
+                    TermsOrder::Key(desc) => vec![col("__key").sort(!desc, false)],
+                    TermsOrder::Metric(name, desc) => {
+                        let (metric_name, sub_key) = name.split_once('.').unwrap_or((name.as_str(), ""));
+                        let i = inline.iter().position(|(n, _)| *n == metric_name).ok_or_else(|| {
+                            bad(format!("terms [{}]: cannot order by unknown metric [{name}]", a.name))
+                        })?;
+                        let j = match sub_key {
+                            "" | "value" | "count" => 0,
+                            "min" => 1,
+                            "max" => 2,
+                            "avg" => 3,
+                            "sum" => 4,
+                            other => return Err(bad(format!("terms [{}]: cannot order by [{other}]", a.name))),
+                        };
+                        vec![
+                            col(format!("__m{i}_{j}")).sort(!desc, false),
+                            col("__n").sort(false, false),
+                            col("__key").sort(true, false),
+                        ]
+                    }
+                };
+                (key, sort, Some(*size), missing.is_none())
+            }
+            Kind::DateHistogram {
+                field, interval, zone, ..
+            } => (
+                date_key(field, *interval, *zone),
                 vec![col("__key").sort(true, false)],
                 None,
                 true,
-            )
-        }
-        Kind::GeoGrid { field, tile, precision, size } => {
-            let (lat, lon) = lat_lon(field);
-            let key = if *tile { udf::geotile(lat, lon, *precision) } else { udf::geohash(lat, lon, *precision) };
-            (key, vec![col("__n").sort(false, false), col("__key").sort(true, false)], Some(*size), true)
-        }
-        _ => return Err(bad(format!("[{}] is not a grouped aggregation", a.name))),
-    };
+            ),
+            Kind::Histogram { field, interval, .. } => {
+                let x = cast(field.expr.clone(), DataType::Float64);
+                (
+                    datafusion::functions::expr_fn::floor(x / lit(*interval)) * lit(*interval),
+                    vec![col("__key").sort(true, false)],
+                    None,
+                    true,
+                )
+            }
+            Kind::GeoGrid {
+                field,
+                tile,
+                precision,
+                size,
+            } => {
+                let (lat, lon) = lat_lon(field);
+                let key = if *tile {
+                    udf::geotile(lat, lon, *precision)
+                } else {
+                    udf::geohash(lat, lon, *precision)
+                };
+                (
+                    key,
+                    vec![col("__n").sort(false, false), col("__key").sort(true, false)],
+                    Some(*size),
+                    true,
+                )
+            }
+            _ => return Err(bad(format!("[{}] is not a grouped aggregation", a.name))),
+        };
     let is_list = matches!(&a.kind, Kind::Terms { field, .. } if field.ty == FieldType::KeywordList);
     let mut df = base.clone();
     if is_list {
         // Each element of a list field is a term of its own.
         if !inline.is_empty() {
-            return Err(bad(format!("terms [{}] on a list field cannot have metric sub-aggregations", a.name)));
+            return Err(bad(format!(
+                "terms [{}] on a list field cannot have metric sub-aggregations",
+                a.name
+            )));
         }
-        df = df.select(vec![key.clone().alias("__key")])?.unnest_columns(&["__key"])?;
+        df = df
+            .select(vec![key.clone().alias("__key")])?
+            .unnest_columns(&["__key"])?;
     }
-    let group_key = if is_list { col("__key") } else { key.clone().alias("__key") };
+    let group_key = if is_list {
+        col("__key")
+    } else {
+        key.clone().alias("__key")
+    };
     let mut grouped = df.aggregate(vec![group_key], aggregates)?;
     if not_null {
         grouped = grouped.filter(col("__key").is_not_null())?;
@@ -797,8 +937,12 @@ async fn grouped(ctx: &SessionContext, c: &Compiler, filter: Expr, a: &Agg, budg
     let mut buckets = Vec::with_capacity(rows);
     for b in &batches {
         let keys = b.column_by_name("__key").cloned();
-        let counts = b.column_by_name("__n").and_then(|a| a.as_primitive_opt::<Int64Type>().cloned());
-        let (Some(keys), Some(counts)) = (keys, counts) else { continue };
+        let counts = b
+            .column_by_name("__n")
+            .and_then(|a| a.as_primitive_opt::<Int64Type>().cloned());
+        let (Some(keys), Some(counts)) = (keys, counts) else {
+            continue;
+        };
         for row in 0..b.num_rows() {
             let scalar = ScalarValue::try_from_array(&keys, row)?;
             let mut bucket = Map::new();
@@ -814,10 +958,21 @@ async fn grouped(ctx: &SessionContext, c: &Compiler, filter: Expr, a: &Agg, budg
 
     // Gaps in histograms are buckets too (min_doc_count 0), up to the extended bounds.
     match &a.kind {
-        Kind::DateHistogram { interval, zone, min_doc_count: 0, bounds, field } => {
+        Kind::DateHistogram {
+            interval,
+            zone,
+            min_doc_count: 0,
+            bounds,
+            field,
+        } => {
             buckets = fill_dates(buckets, *interval, *zone, *bounds, field, budget)?;
         }
-        Kind::Histogram { interval, min_doc_count: 0, bounds, .. } => {
+        Kind::Histogram {
+            interval,
+            min_doc_count: 0,
+            bounds,
+            ..
+        } => {
             buckets = fill_numbers(buckets, *interval, *bounds, budget)?;
         }
         Kind::DateHistogram { min_doc_count, .. } | Kind::Histogram { min_doc_count, .. } => {
@@ -842,7 +997,10 @@ async fn grouped(ctx: &SessionContext, c: &Compiler, filter: Expr, a: &Agg, budg
     let list: Vec<Json> = buckets.into_iter().map(|(_, _, b)| Json::Object(b)).collect();
     Ok(match &a.kind {
         Kind::Terms { field, .. } => {
-            let listed: i64 = list.iter().filter_map(|b| b.get("doc_count").and_then(Json::as_i64)).sum();
+            let listed: i64 = list
+                .iter()
+                .filter_map(|b| b.get("doc_count").and_then(Json::as_i64))
+                .sum();
             let with_value = if is_list {
                 // Every element counts once, like Elasticsearch's per-term document counts.
                 let batches = base
@@ -868,7 +1026,12 @@ async fn grouped(ctx: &SessionContext, c: &Compiler, filter: Expr, a: &Agg, budg
 
 /// The bucket key of a date histogram: the bucket start as epoch microseconds.
 fn date_key(field: &FieldDef, interval: Interval, zone: Zone) -> Expr {
-    let micros = |e: Expr| cast(cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)), DataType::Int64);
+    let micros = |e: Expr| {
+        cast(
+            cast(e, DataType::Timestamp(TimeUnit::Microsecond, None)),
+            DataType::Int64,
+        )
+    };
     match interval {
         Interval::Fixed(ms) => {
             let width = ms * 1000;
@@ -882,7 +1045,10 @@ fn date_key(field: &FieldDef, interval: Interval, zone: Zone) -> Expr {
             start - lit(offset)
         }
         Interval::Calendar(unit) => {
-            let local = cast(field.expr.clone(), DataType::Timestamp(TimeUnit::Microsecond, Some(zone.name().into())));
+            let local = cast(
+                field.expr.clone(),
+                DataType::Timestamp(TimeUnit::Microsecond, Some(zone.name().into())),
+            );
             micros(date_trunc(lit(unit.trunc_name()), local))
         }
     }
@@ -913,8 +1079,12 @@ fn key_json(kind: &Kind, scalar: &ScalarValue, bucket: &mut Map<String, Json>) -
 
 fn bucket_condition(kind: &Kind, key: &Expr, scalar: &ScalarValue) -> Result<Expr, SearchError> {
     Ok(match kind {
-        Kind::DateHistogram { field, interval, zone, .. } => {
-            let ScalarValue::Int64(Some(us)) = scalar else { return Ok(lit(false)) };
+        Kind::DateHistogram {
+            field, interval, zone, ..
+        } => {
+            let ScalarValue::Int64(Some(us)) = scalar else {
+                return Ok(lit(false));
+            };
             let end = match interval {
                 Interval::Fixed(ms) => us + ms * 1000,
                 Interval::Calendar(unit) => zone.next(us.div_euclid(1000), *unit).map_or(i64::MAX, |ms| ms * 1000),
@@ -929,13 +1099,21 @@ fn bucket_condition(kind: &Kind, key: &Expr, scalar: &ScalarValue) -> Result<Exp
             e
         }
         Kind::Histogram { field, interval, .. } => {
-            let ScalarValue::Float64(Some(x)) = scalar else { return Ok(lit(false)) };
+            let ScalarValue::Float64(Some(x)) = scalar else {
+                return Ok(lit(false));
+            };
             let v = cast(field.expr.clone(), DataType::Float64);
             v.clone().gt_eq(lit(*x)).and(v.lt(lit(x + interval)))
         }
-        Kind::Terms { field, missing: Some(m), .. } if scalar.to_string() == *m => {
-            field.expr.clone().is_null().or(cast(field.expr.clone(), DataType::Utf8).eq(lit(m.clone())))
-        }
+        Kind::Terms {
+            field,
+            missing: Some(m),
+            ..
+        } if scalar.to_string() == *m => field
+            .expr
+            .clone()
+            .is_null()
+            .or(cast(field.expr.clone(), DataType::Utf8).eq(lit(m.clone()))),
         Kind::Terms { field, .. } if field.ty == FieldType::KeywordList => {
             datafusion::functions_nested::expr_fn::array_has(field.expr.clone(), lit(scalar.clone()))
         }
@@ -990,7 +1168,8 @@ fn fill_dates(
         (None, None, Some((bmin, bmax))) if matches!(interval, Interval::Fixed(_)) => (floor(bmin), floor(bmax)),
         _ => return Ok(buckets),
     };
-    let mut by_key: std::collections::BTreeMap<i64, Bucket> = buckets.into_iter().filter_map(|b| Some((key_of(&b)?, b))).collect();
+    let mut by_key: std::collections::BTreeMap<i64, Bucket> =
+        buckets.into_iter().filter_map(|b| Some((key_of(&b)?, b))).collect();
     let mut at = lo;
     let mut added = 0usize;
     while at <= hi {
@@ -1013,7 +1192,12 @@ fn fill_dates(
     Ok(by_key.into_values().collect())
 }
 
-fn fill_numbers(buckets: Vec<Bucket>, interval: f64, bounds: Option<(f64, f64)>, budget: &Budget) -> Result<Vec<Bucket>, SearchError> {
+fn fill_numbers(
+    buckets: Vec<Bucket>,
+    interval: f64,
+    bounds: Option<(f64, f64)>,
+    budget: &Budget,
+) -> Result<Vec<Bucket>, SearchError> {
     let key_of = |b: &Bucket| match b.0 {
         ScalarValue::Float64(Some(x)) => Some(x),
         _ => None,
@@ -1083,12 +1267,21 @@ async fn conditions(
     }
     Ok(match shape {
         CondShape::Single => Json::Object(out.into_iter().next().map(|(_, b)| b).unwrap_or_default()),
-        CondShape::Keyed => json!({ "buckets": out.into_iter().map(|(k, b)| (k, Json::Object(b))).collect::<Map<_, _>>() }),
+        CondShape::Keyed => {
+            json!({ "buckets": out.into_iter().map(|(k, b)| (k, Json::Object(b))).collect::<Map<_, _>>() })
+        }
         CondShape::List => json!({ "buckets": out.into_iter().map(|(_, b)| Json::Object(b)).collect::<Vec<_>>() }),
     })
 }
 
-async fn top_hits(ctx: &SessionContext, c: &Compiler, filter: Expr, size: usize, sort: &Json, source: &Json) -> Result<Json, SearchError> {
+async fn top_hits(
+    ctx: &SessionContext,
+    c: &Compiler,
+    filter: Expr,
+    size: usize,
+    sort: &Json,
+    source: &Json,
+) -> Result<Json, SearchError> {
     let mut body = json!({ "size": size, "track_total_hits": true });
     if !sort.is_null() {
         body["sort"] = sort.clone();

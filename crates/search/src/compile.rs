@@ -122,7 +122,8 @@ impl Compiler {
             FieldType::GeoPoint => {
                 return Err(bad(
                     f,
-                    "a geo point cannot be matched by value; use a geo aggregation or the latitude/longitude fields".into(),
+                    "a geo point cannot be matched by value; use a geo aggregation or the latitude/longitude fields"
+                        .into(),
                 ));
             }
         })
@@ -143,7 +144,10 @@ impl Compiler {
                 )
             }
             FieldType::Long | FieldType::Double | FieldType::Date | FieldType::Day | FieldType::GeoPoint => {
-                return Err(bad(f, format!("wildcards apply to text, not to {} values", f.ty.es_type())));
+                return Err(bad(
+                    f,
+                    format!("wildcards apply to text, not to {} values", f.ty.es_type()),
+                ));
             }
         })
     }
@@ -157,7 +161,12 @@ impl Compiler {
     }
 
     /// A range; bounds are text as written and are typed by the field.
-    pub fn range(&self, f: &FieldDef, lower: Option<RangeBound>, upper: Option<RangeBound>) -> Result<Expr, SearchError> {
+    pub fn range(
+        &self,
+        f: &FieldDef,
+        lower: Option<RangeBound>,
+        upper: Option<RangeBound>,
+    ) -> Result<Expr, SearchError> {
         let e = f.expr.clone();
         let cmp = |v: Expr, b: &RangeBound, is_lower: bool| match (is_lower, b.inclusive) {
             (true, true) => e.clone().gt_eq(v),
@@ -171,10 +180,16 @@ impl Compiler {
                 // A bound written at day precision covers the whole day: `<= 2024-01-01`
                 // includes its last second, `> 2024-01-01` starts the next day.
                 let lo = lower
-                    .map(|b| self.date(f, &b.value).map(|at| (if b.inclusive { at.start } else { at.end }, true)))
+                    .map(|b| {
+                        self.date(f, &b.value)
+                            .map(|at| (if b.inclusive { at.start } else { at.end }, true))
+                    })
                     .transpose()?;
                 let hi = upper
-                    .map(|b| self.date(f, &b.value).map(|at| (if b.inclusive { at.end } else { at.start }, false)))
+                    .map(|b| {
+                        self.date(f, &b.value)
+                            .map(|at| (if b.inclusive { at.end } else { at.start }, false))
+                    })
                     .transpose()?;
                 return Ok(self.time_range(f, lo, hi));
             }
@@ -225,10 +240,17 @@ impl Compiler {
     /// `eventtime` also a bound on the `eventdate` partition so whole days are skipped.
     fn time_range(&self, f: &FieldDef, lo: Option<(DateTime<Utc>, bool)>, hi: Option<(DateTime<Utc>, bool)>) -> Expr {
         let mut parts = Vec::new();
-        let day = |t: DateTime<Utc>| lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(t.timestamp_micros()))));
+        let day = |t: DateTime<Utc>| {
+            lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(
+                t.timestamp_micros(),
+            ))))
+        };
         let value = |t: DateTime<Utc>| match f.ty {
             FieldType::Day => day(t),
-            _ => lit(ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))),
+            _ => lit(ScalarValue::TimestampMicrosecond(
+                Some(t.timestamp_micros()),
+                Some("UTC".into()),
+            )),
         };
         if let Some((t, inclusive)) = lo {
             parts.push(if inclusive {
@@ -267,7 +289,11 @@ impl Compiler {
     /// column, or the rest of the original record), ignoring case.
     pub fn free_text(&self, value: &Value) -> Expr {
         match value {
-            Value::Term { text, .. } => conjunction(text.split_whitespace().map(|w| anywhere(&format!("%{}%", escape_like(w)))).collect()),
+            Value::Term { text, .. } => conjunction(
+                text.split_whitespace()
+                    .map(|w| anywhere(&format!("%{}%", escape_like(w))))
+                    .collect(),
+            ),
             Value::Phrase { text, .. } => anywhere(&format!("%{}%", escape_like(text))),
             Value::Wildcard { parts, .. } => anywhere(&format!("%{}%", like_pattern(parts))),
         }
@@ -321,7 +347,13 @@ pub fn negate(e: Expr) -> Expr {
 }
 
 fn like(e: Expr, pattern: &str, case_insensitive: bool) -> Expr {
-    Expr::Like(Like::new(false, Box::new(e), Box::new(lit(pattern.to_string())), Some('\\'), case_insensitive))
+    Expr::Like(Like::new(
+        false,
+        Box::new(e),
+        Box::new(lit(pattern.to_string())),
+        Some('\\'),
+        case_insensitive,
+    ))
 }
 
 fn contains(e: Expr, text: &str) -> Expr {

@@ -35,15 +35,26 @@ fn parse_anchor(text: &str) -> Option<Instant> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(second_or_finer(t.with_timezone(&Utc), text));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, f) {
             return Some(second_or_finer(Utc.from_utc_datetime(&t), text));
         }
     }
-    for (f, span) in [("%Y-%m-%dT%H:%M", Duration::minutes(1)), ("%Y-%m-%d %H:%M", Duration::minutes(1))] {
+    for (f, span) in [
+        ("%Y-%m-%dT%H:%M", Duration::minutes(1)),
+        ("%Y-%m-%d %H:%M", Duration::minutes(1)),
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(text, f) {
             let start = Utc.from_utc_datetime(&t);
-            return Some(Instant { start, end: start + span });
+            return Some(Instant {
+                start,
+                end: start + span,
+            });
         }
     }
     if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
@@ -72,7 +83,10 @@ fn second_or_finer(t: DateTime<Utc>, text: &str) -> Instant {
     } else {
         Duration::seconds(1)
     };
-    Instant { start: t, end: t + span }
+    Instant {
+        start: t,
+        end: t + span,
+    }
 }
 
 /// Applies `+1d`, `-15m`, `/d` steps in order.
@@ -146,20 +160,34 @@ mod tests {
     use super::*;
 
     fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+        DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
     }
 
     #[test]
     fn forms() {
         let now = at("2024-03-15T10:20:30Z");
         let p = |s| parse(s, now).map(|i| (i.start.to_rfc3339(), i.end.to_rfc3339()));
-        assert_eq!(p("2024-01-01"), Some(("2024-01-01T00:00:00+00:00".into(), "2024-01-02T00:00:00+00:00".into())));
-        assert_eq!(p("2024-01-01T05:06:07Z").map(|x| x.1), Some("2024-01-01T05:06:08+00:00".into()));
+        assert_eq!(
+            p("2024-01-01"),
+            Some(("2024-01-01T00:00:00+00:00".into(), "2024-01-02T00:00:00+00:00".into()))
+        );
+        assert_eq!(
+            p("2024-01-01T05:06:07Z").map(|x| x.1),
+            Some("2024-01-01T05:06:08+00:00".into())
+        );
         assert_eq!(p("now-1d/d").map(|x| x.0), Some("2024-03-14T00:00:00+00:00".into()));
         assert_eq!(p("now-15m").map(|x| x.0), Some("2024-03-15T10:05:30+00:00".into()));
         assert_eq!(p("now/M").map(|x| x.1), Some("2024-04-01T00:00:00+00:00".into()));
-        assert_eq!(p("2024-01-31||+1M").map(|x| x.0), Some("2024-02-29T00:00:00+00:00".into()));
-        assert_eq!(p("1704067200000").map(|x| x.0), Some("2024-01-01T00:00:00+00:00".into()));
+        assert_eq!(
+            p("2024-01-31||+1M").map(|x| x.0),
+            Some("2024-02-29T00:00:00+00:00".into())
+        );
+        assert_eq!(
+            p("1704067200000").map(|x| x.0),
+            Some("2024-01-01T00:00:00+00:00".into())
+        );
         assert_eq!(p("yesterday"), None);
         assert_eq!(p("now-1x"), None);
     }

@@ -44,18 +44,29 @@ pub struct Discovery {
 /// Lists the fields of the table behind `ctx`.
 pub async fn discover(ctx: &SessionContext, sample: usize) -> Result<Discovery, SearchError> {
     let catalog = Catalog::get();
-    let defs: Vec<_> = catalog.fields().filter(|f| f.path != trailscope_cloudtrail::schema::RAW_EVENT).collect();
+    let defs: Vec<_> = catalog
+        .fields()
+        .filter(|f| f.path != trailscope_cloudtrail::schema::RAW_EVENT)
+        .collect();
     let mut aggregates = vec![count(lit(1)).alias("__events")];
     for (i, f) in defs.iter().enumerate() {
         let present: Expr = match f.ty {
-            FieldType::KeywordList => {
-                count(when(datafusion::functions_nested::expr_fn::cardinality(f.expr.clone()).gt(lit(0u64)), lit(1)).end()?)
-            }
+            FieldType::KeywordList => count(
+                when(
+                    datafusion::functions_nested::expr_fn::cardinality(f.expr.clone()).gt(lit(0u64)),
+                    lit(1),
+                )
+                .end()?,
+            ),
             _ => count(f.expr.clone()),
         };
         aggregates.push(present.alias(format!("__f{i}")));
     }
-    let batches = filtered(ctx, lit(true)).await?.aggregate(vec![], aggregates)?.collect().await?;
+    let batches = filtered(ctx, lit(true))
+        .await?
+        .aggregate(vec![], aggregates)?
+        .collect()
+        .await?;
     let value = |name: &str| -> u64 {
         batches
             .iter()
@@ -89,8 +100,17 @@ pub async fn discover(ctx: &SessionContext, sample: usize) -> Result<Discovery, 
 
     // Paths inside the JSON-text columns, from a sample.
     let json_fields: Vec<_> = defs.iter().filter(|f| f.ty == FieldType::Json).collect();
-    let select: Vec<Expr> = json_fields.iter().enumerate().map(|(i, f)| f.expr.clone().alias(format!("__j{i}"))).collect();
-    let rows = filtered(ctx, lit(true)).await?.select(select)?.limit(0, Some(sample))?.collect().await?;
+    let select: Vec<Expr> = json_fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| f.expr.clone().alias(format!("__j{i}")))
+        .collect();
+    let rows = filtered(ctx, lit(true))
+        .await?
+        .select(select)?
+        .limit(0, Some(sample))?
+        .collect()
+        .await?;
     let mut sampled = 0u64;
     for (i, f) in json_fields.iter().enumerate() {
         let mut paths: BTreeMap<String, u64> = BTreeMap::new();
@@ -98,10 +118,14 @@ pub async fn discover(ctx: &SessionContext, sample: usize) -> Result<Discovery, 
             if i == 0 {
                 sampled += b.num_rows() as u64;
             }
-            let Some(col) = b.column_by_name(&format!("__j{i}")) else { continue };
+            let Some(col) = b.column_by_name(&format!("__j{i}")) else {
+                continue;
+            };
             let texts = trailscope_cloudtrail::template::to_text(col.as_ref())?;
             for text in texts.iter().flatten() {
-                let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else { continue };
+                let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+                    continue;
+                };
                 let mut seen = Vec::new();
                 collect_paths("", &v, &mut seen);
                 seen.sort_unstable();
@@ -122,7 +146,7 @@ pub async fn discover(ctx: &SessionContext, sample: usize) -> Result<Discovery, 
             json_path: true,
         }));
     }
-    fields.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    fields.sort_by_key(|a| a.name.to_lowercase());
     Ok(Discovery {
         events,
         sampled_events: sampled,
@@ -135,7 +159,11 @@ fn collect_paths(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
     match v {
         serde_json::Value::Object(map) => {
             for (k, child) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 collect_paths(&path, child, out);
             }
         }

@@ -39,17 +39,25 @@ fn clause(c: &Compiler, kind: &str, body: &Json) -> Result<Expr, SearchError> {
                 "match_phrase" => c.term(&f, &text, true),
                 "match_phrase_prefix" => c.wildcard(
                     &f,
-                    &[trailscope_kql::WildcardPart::Literal(text), trailscope_kql::WildcardPart::Any],
+                    &[
+                        trailscope_kql::WildcardPart::Literal(text),
+                        trailscope_kql::WildcardPart::Any,
+                    ],
                     false,
                 ),
                 _ => {
-                    let and = params.get("operator").and_then(Json::as_str).is_some_and(|o| o.eq_ignore_ascii_case("and"));
+                    let and = params
+                        .get("operator")
+                        .and_then(Json::as_str)
+                        .is_some_and(|o| o.eq_ignore_ascii_case("and"));
                     if and || !f.ty.eq(&crate::fields::FieldType::Text) && !f.ty.eq(&crate::fields::FieldType::Json) {
                         c.term(&f, &text, false)
                     } else {
                         // Elasticsearch's match on text is OR over the words by default.
-                        let words: Vec<Expr> =
-                            text.split_whitespace().map(|w| c.term(&f, w, false)).collect::<Result<_, _>>()?;
+                        let words: Vec<Expr> = text
+                            .split_whitespace()
+                            .map(|w| c.term(&f, w, false))
+                            .collect::<Result<_, _>>()?;
                         Ok(disjunction(words))
                     }
                 }
@@ -65,9 +73,15 @@ fn clause(c: &Compiler, kind: &str, body: &Json) -> Result<Expr, SearchError> {
             let phrase = body.get("type").and_then(Json::as_str) == Some("phrase");
             if fields.is_empty() || fields.iter().any(|f| f.contains('*')) {
                 let value = if phrase {
-                    trailscope_kql::Value::Phrase { text, span: Default::default() }
+                    trailscope_kql::Value::Phrase {
+                        text,
+                        span: Default::default(),
+                    }
                 } else {
-                    trailscope_kql::Value::Term { text, span: Default::default() }
+                    trailscope_kql::Value::Term {
+                        text,
+                        span: Default::default(),
+                    }
                 };
                 return Ok(c.free_text(&value));
             }
@@ -156,7 +170,10 @@ fn clause(c: &Compiler, kind: &str, body: &Json) -> Result<Expr, SearchError> {
             let text = scalar_text(kind, value)?;
             let ci = params.get("case_insensitive").and_then(Json::as_bool) == Some(true);
             let parts = if kind == "prefix" {
-                vec![trailscope_kql::WildcardPart::Literal(text), trailscope_kql::WildcardPart::Any]
+                vec![
+                    trailscope_kql::WildcardPart::Literal(text),
+                    trailscope_kql::WildcardPart::Any,
+                ]
             } else {
                 wildcard_parts(&text)
             };
@@ -212,13 +229,19 @@ fn single_field<'a>(kind: &str, body: &'a Json) -> Result<(&'a str, &'a Json), S
     body.as_object()
         .and_then(|o| o.iter().find(|(k, _)| !matches!(k.as_str(), "boost" | "_name")))
         .map(|(k, v)| (k.as_str(), v))
-        .ok_or_else(|| bad_request(format!("[{kind}] needs a field, as {{\"{kind}\": {{\"eventSource\": ...}}}}")))
+        .ok_or_else(|| {
+            bad_request(format!(
+                "[{kind}] needs a field, as {{\"{kind}\": {{\"eventSource\": ...}}}}"
+            ))
+        })
 }
 
 fn scalar_text(kind: &str, v: &Json) -> Result<String, SearchError> {
     match v {
         Json::String(_) | Json::Number(_) | Json::Bool(_) => Ok(json_text(v)),
-        other => Err(bad_request(format!("[{kind}] expects a text, number or boolean value, found {other}"))),
+        other => Err(bad_request(format!(
+            "[{kind}] expects a text, number or boolean value, found {other}"
+        ))),
     }
 }
 

@@ -56,7 +56,8 @@ impl From<DataFusionError> for SearchError {
     fn from(e: DataFusionError) -> Self {
         match e.find_root() {
             DataFusionError::ResourcesExhausted(m) => SearchError::Memory(m.clone()),
-            DataFusionError::Plan(m) => SearchError::BadRequest(m.clone()),
+            DataFusionError::Plan(m) | DataFusionError::SQL(_, Some(m)) => SearchError::BadRequest(m.clone()),
+            DataFusionError::SchemaError(e, _) => SearchError::BadRequest(e.to_string()),
             _ => SearchError::Execution(e),
         }
     }

@@ -206,7 +206,9 @@ impl Catalog {
     pub fn resolve(&self, name: &str) -> Result<FieldDef, UnknownField> {
         let mut written = name.trim();
         if let Some(cut) = written.len().checked_sub(8)
-            && written.get(cut..).is_some_and(|tail| tail.eq_ignore_ascii_case(".keyword"))
+            && written
+                .get(cut..)
+                .is_some_and(|tail| tail.eq_ignore_ascii_case(".keyword"))
         {
             written = &written[..cut];
         }
@@ -269,7 +271,13 @@ fn add_leaves(out: &mut BTreeMap<String, FieldDef>, path: &str, display: &str, e
             insert(out, path, display, expr.clone(), FieldType::GeoPoint);
             for c in children {
                 let p = format!("{path}.{}", c.name());
-                add_leaves(out, &p, &format!("{display}.{}", c.name()), get_field(expr.clone(), c.name().as_str()), c.data_type());
+                add_leaves(
+                    out,
+                    &p,
+                    &format!("{display}.{}", c.name()),
+                    get_field(expr.clone(), c.name().as_str()),
+                    c.data_type(),
+                );
             }
         }
         DataType::Struct(children) => {
@@ -285,7 +293,13 @@ fn add_leaves(out: &mut BTreeMap<String, FieldDef>, path: &str, display: &str, e
                 for c in children {
                     let p = format!("{path}.{}", c.name());
                     let d = format!("{display}.{}", spell(c.name(), path));
-                    insert(out, &p, &d, udf::list_field(expr.clone(), c.name()), FieldType::KeywordList);
+                    insert(
+                        out,
+                        &p,
+                        &d,
+                        udf::list_field(expr.clone(), c.name()),
+                        FieldType::KeywordList,
+                    );
                 }
             }
             _ => insert(out, path, display, expr, FieldType::KeywordList),
@@ -368,15 +382,29 @@ mod tests {
     #[test]
     fn resolves_cloudtrail_spelling_and_aliases() {
         let c = Catalog::get();
-        assert_eq!(c.resolve("eventSource").map(|f| f.path).ok(), Some("eventsource".into()));
         assert_eq!(
-            c.resolve("userIdentity.sessionContext.sessionIssuer.userName").map(|f| f.display).ok(),
+            c.resolve("eventSource").map(|f| f.path).ok(),
+            Some("eventsource".into())
+        );
+        assert_eq!(
+            c.resolve("userIdentity.sessionContext.sessionIssuer.userName")
+                .map(|f| f.display)
+                .ok(),
             Some("userIdentity.sessionContext.sessionIssuer.userName".into())
         );
-        assert_eq!(c.resolve("eventName.keyword").map(|f| f.path).ok(), Some("eventname".into()));
+        assert_eq!(
+            c.resolve("eventName.keyword").map(|f| f.path).ok(),
+            Some("eventname".into())
+        );
         assert_eq!(c.resolve("@timestamp").map(|f| f.ty).ok(), Some(FieldType::Date));
-        assert_eq!(c.resolve("geoip.location").map(|f| f.ty).ok(), Some(FieldType::GeoPoint));
-        assert_eq!(c.resolve("resources.ARN").map(|f| f.ty).ok(), Some(FieldType::KeywordList));
+        assert_eq!(
+            c.resolve("geoip.location").map(|f| f.ty).ok(),
+            Some(FieldType::GeoPoint)
+        );
+        assert_eq!(
+            c.resolve("resources.ARN").map(|f| f.ty).ok(),
+            Some(FieldType::KeywordList)
+        );
         assert_eq!(c.resolve("sourceIPAddress").map(|f| f.ty).ok(), Some(FieldType::Ip));
         let json = c.resolve("requestParameters.cluster").ok();
         assert_eq!(json.map(|f| f.path), Some("requestparameters.cluster".into()));
@@ -387,6 +415,9 @@ mod tests {
     fn unknown_fields_suggest_near_names() {
         let e = Catalog::get().resolve("eventsorce").err();
         let e = e.map(|e| e.to_string()).unwrap_or_default();
-        assert!(e.contains("unknown field 'eventsorce'") && e.contains("eventSource"), "{e}");
+        assert!(
+            e.contains("unknown field 'eventsorce'") && e.contains("eventSource"),
+            "{e}"
+        );
     }
 }

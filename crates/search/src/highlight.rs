@@ -28,7 +28,11 @@ fn collect_dsl(q: &Json, c: &Compiler, out: &mut Vec<Term>) {
     for (kind, body) in obj {
         match kind.as_str() {
             "query_string" | "simple_query_string" => {
-                if let Some(ast) = body.get("query").and_then(Json::as_str).and_then(|t| trailscope_kql::parse(t).ok()) {
+                if let Some(ast) = body
+                    .get("query")
+                    .and_then(Json::as_str)
+                    .and_then(|t| trailscope_kql::parse(t).ok())
+                {
                     collect_kql(&ast, c, out);
                 }
             }
@@ -139,7 +143,11 @@ pub fn highlight(source: &Map<String, Json>, terms: &[Term], spec: &Json) -> Map
             Json::Object(o) => o.keys().cloned().collect(),
             Json::Array(a) => a
                 .iter()
-                .filter_map(|x| x.as_object().and_then(|o| o.keys().next().cloned()).or_else(|| x.as_str().map(str::to_string)))
+                .filter_map(|x| {
+                    x.as_object()
+                        .and_then(|o| o.keys().next().cloned())
+                        .or_else(|| x.as_str().map(str::to_string))
+                })
                 .collect(),
             _ => Vec::new(),
         })
@@ -168,7 +176,11 @@ fn flatten(prefix: &str, v: &Json, out: &mut Vec<(String, String)>) {
     match v {
         Json::Object(map) => {
             for (k, child) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&path, child, out);
             }
         }
@@ -243,9 +255,19 @@ mod tests {
             "eventSource": "ecs.amazonaws.com", "eventName": "ListClusters", "errorMessage": "Access Denied"
         }))
         .unwrap_or_default();
-        let h = highlight(&src, &t, &serde_json::json!({"pre_tags": ["@a@"], "post_tags": ["@/a@"], "fields": {"*": {}}}));
-        assert_eq!(h.get("eventSource"), Some(&serde_json::json!(["@a@ecs.amazonaws.com@/a@"])));
-        assert_eq!(h.get("errorMessage"), Some(&serde_json::json!(["Access @a@Denied@/a@"])));
+        let h = highlight(
+            &src,
+            &t,
+            &serde_json::json!({"pre_tags": ["@a@"], "post_tags": ["@/a@"], "fields": {"*": {}}}),
+        );
+        assert_eq!(
+            h.get("eventSource"),
+            Some(&serde_json::json!(["@a@ecs.amazonaws.com@/a@"]))
+        );
+        assert_eq!(
+            h.get("errorMessage"),
+            Some(&serde_json::json!(["Access @a@Denied@/a@"]))
+        );
         assert_eq!(h.get("eventName"), None);
     }
 }

@@ -29,7 +29,9 @@ pub fn query_filter(c: &Compiler, query: &serde_json::Value) -> Result<datafusio
 }
 
 /// A DataFusion session over the table with the search functions registered.
-pub async fn session(lake: &trailscope_lake::Lake) -> Result<datafusion::prelude::SessionContext, trailscope_query::QueryError> {
+pub async fn session(
+    lake: &trailscope_lake::Lake,
+) -> Result<datafusion::prelude::SessionContext, trailscope_query::QueryError> {
     let ctx = trailscope_query::session(lake).await?;
     udf::register(&ctx);
     Ok(ctx)

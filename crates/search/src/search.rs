@@ -84,7 +84,11 @@ impl Request {
         let sort = parse_sort(get("sort"), compiler)?;
         let search_after = match get("search_after") {
             Some(Json::Array(values)) => Some(values.clone()),
-            Some(other) => return Err(SearchError::BadRequest(format!("[search_after] must be a list, found {other}"))),
+            Some(other) => {
+                return Err(SearchError::BadRequest(format!(
+                    "[search_after] must be a list, found {other}"
+                )));
+            }
             None => None,
         };
         let track_total_hits = !matches!(get("track_total_hits"), Some(Json::Bool(false)));
@@ -114,7 +118,9 @@ fn usize_param(v: Option<&Json>, name: &str) -> Result<Option<usize>, SearchErro
             .parse()
             .map(Some)
             .map_err(|_| SearchError::BadRequest(format!("[{name}] must be a non-negative integer, found '{s}'"))),
-        Some(other) => Err(SearchError::BadRequest(format!("[{name}] must be a non-negative integer, found {other}"))),
+        Some(other) => Err(SearchError::BadRequest(format!(
+            "[{name}] must be a non-negative integer, found {other}"
+        ))),
     }
 }
 
@@ -149,14 +155,22 @@ fn parse_sort(v: Option<&Json>, c: &Compiler) -> Result<Vec<SortKey>, SearchErro
         }
         let field = c.field(&name)?;
         if matches!(field.ty, FieldType::GeoPoint | FieldType::KeywordList) {
-            return Err(SearchError::BadRequest(format!("cannot sort on '{}' ({})", field.display, field.ty.es_type())));
+            return Err(SearchError::BadRequest(format!(
+                "cannot sort on '{}' ({})",
+                field.display,
+                field.ty.es_type()
+            )));
         }
         // Elasticsearch sorts dates newest first unless told otherwise only for _score; for
         // fields the default is ascending.
         let descending = match order.as_deref() {
             Some("desc") => true,
             Some("asc") | None => false,
-            Some(o) => return Err(SearchError::BadRequest(format!("sort order must be asc or desc, found '{o}'"))),
+            Some(o) => {
+                return Err(SearchError::BadRequest(format!(
+                    "sort order must be asc or desc, found '{o}'"
+                )));
+            }
         };
         keys.push(SortKey { field, descending });
     }
@@ -197,7 +211,12 @@ pub async fn filtered(ctx: &SessionContext, filter: Expr) -> Result<DataFrame, S
 }
 
 /// Answers a search with an Elasticsearch-shaped response body.
-pub async fn search(ctx: &SessionContext, req: &Request, compiler: &Compiler, limits: &Limits) -> Result<Json, SearchError> {
+pub async fn search(
+    ctx: &SessionContext,
+    req: &Request,
+    compiler: &Compiler,
+    limits: &Limits,
+) -> Result<Json, SearchError> {
     let started = std::time::Instant::now();
     let filter = dsl::query(compiler, &req.query)?;
     let total = async {
@@ -250,7 +269,11 @@ pub(crate) fn first_u64(batches: &[RecordBatch]) -> u64 {
     batches
         .iter()
         .find(|b| b.num_rows() > 0)
-        .and_then(|b| b.column(0).as_primitive_opt::<arrow::datatypes::Int64Type>().map(|a| a.value(0)))
+        .and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<arrow::datatypes::Int64Type>()
+                .map(|a| a.value(0))
+        })
         .and_then(|n| u64::try_from(n).ok())
         .unwrap_or(0)
 }
@@ -275,7 +298,12 @@ fn effective_sort(req: &Request, c: &Compiler) -> Result<Vec<SortKey>, SearchErr
 }
 
 /// The page of hits `req` asks for among the events matching `filter`.
-pub(crate) async fn hits_for(ctx: &SessionContext, req: &Request, c: &Compiler, filter: Expr) -> Result<Vec<Json>, SearchError> {
+pub(crate) async fn hits_for(
+    ctx: &SessionContext,
+    req: &Request,
+    c: &Compiler,
+    filter: Expr,
+) -> Result<Vec<Json>, SearchError> {
     let keys = effective_sort(req, c)?;
     let mut filter = filter;
     if let Some(after) = &req.search_after {
@@ -331,7 +359,9 @@ pub(crate) async fn hits_for(ctx: &SessionContext, req: &Request, c: &Compiler, 
             } else {
                 ids.value(row).to_string()
             };
-            let sort: Vec<Json> = (0..keys.len()).map(|i| sort_value(batch.column(6 + i).as_ref(), row)).collect();
+            let sort: Vec<Json> = (0..keys.len())
+                .map(|i| sort_value(batch.column(6 + i).as_ref(), row))
+                .collect();
             let mut hit = json!({"_index": INDEX, "_id": id, "_score": null});
             if let Some(spec) = &req.highlight {
                 let h = highlight::highlight(&source, &terms, spec);
@@ -377,7 +407,11 @@ fn sort_value(a: &dyn Array, row: usize) -> Json {
     }
     match a.data_type() {
         DataType::Timestamp(TimeUnit::Microsecond, _) => {
-            json!(a.as_primitive::<arrow::datatypes::TimestampMicrosecondType>().value(row).div_euclid(1000))
+            json!(
+                a.as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+                    .value(row)
+                    .div_euclid(1000)
+            )
         }
         DataType::Date32 => json!(i64::from(a.as_primitive::<arrow::datatypes::Date32Type>().value(row)) * 86_400_000),
         DataType::Int64 => json!(a.as_primitive::<arrow::datatypes::Int64Type>().value(row)),
@@ -417,12 +451,20 @@ fn after_condition(keys: &[SortKey], after: &[Json]) -> Result<Expr, SearchError
 }
 
 fn sort_literal(f: &FieldDef, v: &Json) -> Result<Expr, SearchError> {
-    let bad = || SearchError::BadRequest(format!("search_after value {v} does not fit the sort field '{}'", f.display));
+    let bad = || {
+        SearchError::BadRequest(format!(
+            "search_after value {v} does not fit the sort field '{}'",
+            f.display
+        ))
+    };
     Ok(match f.ty {
         FieldType::Date => {
             let ms = match v {
                 Json::Number(n) => n.as_i64().ok_or_else(bad)?,
-                Json::String(s) => crate::dates::parse(s, chrono::Utc::now()).ok_or_else(bad)?.start.timestamp_millis(),
+                Json::String(s) => crate::dates::parse(s, chrono::Utc::now())
+                    .ok_or_else(bad)?
+                    .start
+                    .timestamp_millis(),
                 _ => return Err(bad()),
             };
             lit(datafusion::common::ScalarValue::TimestampMicrosecond(
@@ -451,7 +493,11 @@ fn filter_object(v: Json, prefix: &str, filter: &SourceFilter) -> Option<Json> {
     let Json::Object(map) = v else { return Some(v) };
     let mut out = Map::new();
     for (k, child) in map {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         if filter.excludes.iter().any(|p| glob(p, &path)) {
             continue;
         }
@@ -459,19 +505,26 @@ fn filter_object(v: Json, prefix: &str, filter: &SourceFilter) -> Option<Json> {
         if included {
             if filter.excludes.is_empty() {
                 out.insert(k, child);
-            } else if let Some(kept) = filter_object(child, &path, &SourceFilter {
-                enabled: true,
-                includes: Vec::new(),
-                excludes: filter.excludes.clone(),
-            }) {
+            } else if let Some(kept) = filter_object(
+                child,
+                &path,
+                &SourceFilter {
+                    enabled: true,
+                    includes: Vec::new(),
+                    excludes: filter.excludes.clone(),
+                },
+            ) {
                 out.insert(k, kept);
             }
-        } else if child.is_object() && filter.includes.iter().any(|p| p.starts_with(&format!("{path}.")) || p.contains('*')) {
-            if let Some(Json::Object(kept)) = filter_object(child, &path, filter)
-                && !kept.is_empty()
-            {
-                out.insert(k, Json::Object(kept));
-            }
+        } else if child.is_object()
+            && filter
+                .includes
+                .iter()
+                .any(|p| p.starts_with(&format!("{path}.")) || p.contains('*'))
+            && let Some(Json::Object(kept)) = filter_object(child, &path, filter)
+            && !kept.is_empty()
+        {
+            out.insert(k, Json::Object(kept));
         }
     }
     Some(Json::Object(out))
@@ -519,12 +572,18 @@ mod tests {
             includes: vec!["userIdentity.arn".into(), "eventName".into()],
             excludes: vec![],
         };
-        assert_eq!(filter_source(doc.clone(), &f), json!({"eventName": "X", "userIdentity": {"arn": "a"}}));
+        assert_eq!(
+            filter_source(doc.clone(), &f),
+            json!({"eventName": "X", "userIdentity": {"arn": "a"}})
+        );
         let f = SourceFilter {
             enabled: true,
             includes: vec![],
             excludes: vec!["geoip".into(), "userIdentity.type".into()],
         };
-        assert_eq!(filter_source(doc, &f), json!({"eventName": "X", "userIdentity": {"arn": "a"}}));
+        assert_eq!(
+            filter_source(doc, &f),
+            json!({"eventName": "X", "userIdentity": {"arn": "a"}})
+        );
     }
 }

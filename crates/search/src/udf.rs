@@ -47,11 +47,46 @@ macro_rules! udf {
     };
 }
 
-udf!(JSON_GET, JsonGet, "trailscope_json_get", 2, |_: &[DataType]| DataType::Utf8, json_get_impl);
-udf!(LIST_FIELD, ListField, "trailscope_list_field", 2, |_: &[DataType]| DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), list_field_impl);
-udf!(CIDR_MATCH, CidrMatch, "trailscope_cidr_match", 2, |_: &[DataType]| DataType::Boolean, cidr_match_impl);
-udf!(GEOTILE, GeoTile, "trailscope_geotile", 3, |_: &[DataType]| DataType::Utf8, geotile_impl);
-udf!(GEOHASH, GeoHash, "trailscope_geohash", 3, |_: &[DataType]| DataType::Utf8, geohash_impl);
+udf!(
+    JSON_GET,
+    JsonGet,
+    "trailscope_json_get",
+    2,
+    |_: &[DataType]| DataType::Utf8,
+    json_get_impl
+);
+udf!(
+    LIST_FIELD,
+    ListField,
+    "trailscope_list_field",
+    2,
+    |_: &[DataType]| DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+    list_field_impl
+);
+udf!(
+    CIDR_MATCH,
+    CidrMatch,
+    "trailscope_cidr_match",
+    2,
+    |_: &[DataType]| DataType::Boolean,
+    cidr_match_impl
+);
+udf!(
+    GEOTILE,
+    GeoTile,
+    "trailscope_geotile",
+    3,
+    |_: &[DataType]| DataType::Utf8,
+    geotile_impl
+);
+udf!(
+    GEOHASH,
+    GeoHash,
+    "trailscope_geohash",
+    3,
+    |_: &[DataType]| DataType::Utf8,
+    geohash_impl
+);
 
 /// The value at `path` (dot-separated keys) in the JSON text `expr`: strings as themselves,
 /// other scalars as their JSON text, objects and arrays as JSON text. Arrays on the way are
@@ -82,9 +117,9 @@ pub fn geohash(lat: Expr, lon: Expr, precision: u8) -> Expr {
 
 fn scalar_text(v: &ColumnarValue, what: &str) -> Result<String> {
     match v {
-        ColumnarValue::Scalar(ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s))) => {
-            Ok(s.clone())
-        }
+        ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(s)) | ScalarValue::Utf8View(Some(s)) | ScalarValue::LargeUtf8(Some(s)),
+        ) => Ok(s.clone()),
         _ => Err(DataFusionError::Plan(format!("{what} must be a text constant"))),
     }
 }
@@ -209,7 +244,8 @@ impl Cidr {
 
 fn cidr_match_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
     let text = scalar_text(&args.args[1], "the CIDR block")?;
-    let cidr = Cidr::parse(&text).ok_or_else(|| DataFusionError::Plan(format!("'{text}' is not an IP address or CIDR block")))?;
+    let cidr = Cidr::parse(&text)
+        .ok_or_else(|| DataFusionError::Plan(format!("'{text}' is not an IP address or CIDR block")))?;
     let input = rows(&args)?;
     let texts = trailscope_cloudtrail::template::to_text(input.as_ref())?;
     let mut out = BooleanBuilder::with_capacity(texts.len());
@@ -228,7 +264,10 @@ fn points(args: &ScalarFunctionArgs) -> Result<(Float64Array, Float64Array)> {
     let lon = args.args[1].to_array(args.number_rows)?;
     let lat = arrow::compute::cast(&lat, &DataType::Float64)?;
     let lon = arrow::compute::cast(&lon, &DataType::Float64)?;
-    Ok((lat.as_primitive::<Float64Type>().clone(), lon.as_primitive::<Float64Type>().clone()))
+    Ok((
+        lat.as_primitive::<Float64Type>().clone(),
+        lon.as_primitive::<Float64Type>().clone(),
+    ))
 }
 
 fn geotile_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -313,7 +352,10 @@ mod tests {
         assert!(c.is_some_and(|c| c.contains("203.0.113.77".parse().unwrap_or(IpAddr::from([0; 4])))));
         assert!(c.is_some_and(|c| !c.contains("203.0.114.1".parse().unwrap_or(IpAddr::from([0; 4])))));
         assert!(Cidr::parse("0.0.0.0/0").is_some_and(|c| c.contains(IpAddr::from([8, 8, 8, 8]))));
-        assert!(Cidr::parse("2001:db8::/32").is_some_and(|c| c.contains("2001:db8::1".parse().unwrap_or(IpAddr::from([0; 4])))));
+        assert!(
+            Cidr::parse("2001:db8::/32")
+                .is_some_and(|c| c.contains("2001:db8::1".parse().unwrap_or(IpAddr::from([0; 4]))))
+        );
         assert_eq!(Cidr::parse("10.0.0.0/33"), None);
         assert_eq!(Cidr::parse("not-an-ip"), None);
     }

@@ -35,7 +35,9 @@ fn parse_cases(text: &str) -> Vec<Case> {
             cases.extend(cur.take());
             continue;
         }
-        let (key, value) = line.split_once(':').unwrap_or_else(|| panic!("cases.txt:{}: expected `key: value`", i + 1));
+        let (key, value) = line
+            .split_once(':')
+            .unwrap_or_else(|| panic!("cases.txt:{}: expected `key: value`", i + 1));
         let value = value.strip_prefix(' ').unwrap_or(value).to_string();
         let case = cur.get_or_insert_with(|| Case {
             line: i + 1,
@@ -43,7 +45,14 @@ fn parse_cases(text: &str) -> Vec<Case> {
         });
         match key {
             "query" => case.query = value,
-            "count" => case.count = Some(value.trim().parse().unwrap_or_else(|_| panic!("cases.txt:{}: bad count", i + 1))),
+            "count" => {
+                case.count = Some(
+                    value
+                        .trim()
+                        .parse()
+                        .unwrap_or_else(|_| panic!("cases.txt:{}: bad count", i + 1)),
+                )
+            }
             "sql" => case.sql = Some(value),
             "error" => case.error = Some(value),
             "plan" => case.plan.push(value),
@@ -89,7 +98,10 @@ async fn query_bar_cases() {
             match c.kql(&case.query) {
                 Ok(_) => failures.push(format!("{at}: expected error containing {expected:?}, but it compiled")),
                 Err(e) if !e.to_string().contains(expected.as_str()) => {
-                    failures.push(format!("{at}: expected error containing {expected:?}, got {:?}", e.to_string()));
+                    failures.push(format!(
+                        "{at}: expected error containing {expected:?}, got {:?}",
+                        e.to_string()
+                    ));
                 }
                 Err(_) => {}
             }
@@ -107,7 +119,9 @@ async fn query_bar_cases() {
             if let Some(sql) = &case.sql {
                 match sql_count(&ctx, sql).await {
                     Err(e) => failures.push(format!("{at}: sql `{sql}`: {e}")),
-                    Ok(n) if n != expected => failures.push(format!("{at}: sql `{sql}` counts {n}, expected {expected}")),
+                    Ok(n) if n != expected => {
+                        failures.push(format!("{at}: sql `{sql}` counts {n}, expected {expected}"))
+                    }
                     Ok(_) => {}
                 }
             }
@@ -118,7 +132,9 @@ async fn query_bar_cases() {
                 Ok(plan) => {
                     for unwanted in &case.noplan {
                         if plan.contains(unwanted.as_str()) {
-                            failures.push(format!("{at}: plan contains {unwanted:?}, which should have been pruned"));
+                            failures.push(format!(
+                                "{at}: plan contains {unwanted:?}, which should have been pruned"
+                            ));
                         }
                     }
                     for want in &case.plan {
@@ -128,12 +144,21 @@ async fn query_bar_cases() {
                                 .skip_while(|l| !l.contains("physical_plan"))
                                 .map(str::trim)
                                 .collect();
-                            failures.push(format!("{at}: plan lacks {want:?}; scan and filter:\n{}", scan.join("\n")));
+                            failures.push(format!(
+                                "{at}: plan lacks {want:?}; scan and filter:\n{}",
+                                scan.join("\n")
+                            ));
                         }
                     }
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

@@ -36,123 +36,346 @@ async fn elasticsearch_requests_agree_with_sql() {
     let terms_source = json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventSource", "size": 2}}}});
     let checks: Vec<(&str, Value, &str, Want)> = vec![
         // --- terms
-        ("terms key", terms_source.clone(), "/aggregations/a/buckets/0/key",
-            Sql("SELECT eventsource FROM cloudtrail WHERE eventsource IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")),
-        ("terms count", terms_source.clone(), "/aggregations/a/buckets/0/doc_count",
-            Sql("SELECT count(*) FROM cloudtrail GROUP BY eventsource ORDER BY count(*) DESC LIMIT 1")),
-        ("terms second", terms_source.clone(), "/aggregations/a/buckets/1/key",
-            Sql("SELECT eventsource FROM cloudtrail WHERE eventsource IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1 OFFSET 1")),
-        ("terms others", terms_source.clone(), "/aggregations/a/sum_other_doc_count",
-            Sql("SELECT count(eventsource) - (SELECT sum(n) FROM (SELECT count(*) n FROM cloudtrail WHERE eventsource IS NOT NULL GROUP BY eventsource ORDER BY n DESC LIMIT 2)) FROM cloudtrail")),
-        ("terms total", terms_source, "/hits/total/value", Sql("SELECT count(*) FROM cloudtrail")),
-        ("terms by key", json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "order": {"_key": "asc"}}}}}),
-            "/aggregations/a/buckets/0/key", Sql("SELECT min(eventsource) FROM cloudtrail")),
-        ("terms missing", json!({"size": 0, "aggs": {"a": {"terms": {"field": "errorCode", "missing": "N/A"}}}}),
-            "/aggregations/a/buckets/0", Json(json!({"key": "N/A", "doc_count": 19}))),
-        ("terms min_doc_count", json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "min_doc_count": 3}}}}),
-            "/aggregations/a/buckets", Len(3)),
-        ("terms on a list", json!({"size": 0, "aggs": {"a": {"terms": {"field": "resources.ARN", "size": 1}}}}),
+        (
+            "terms key",
+            terms_source.clone(),
+            "/aggregations/a/buckets/0/key",
+            Sql(
+                "SELECT eventsource FROM cloudtrail WHERE eventsource IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+            ),
+        ),
+        (
+            "terms count",
+            terms_source.clone(),
             "/aggregations/a/buckets/0/doc_count",
-            Sql("SELECT count(*) FROM (SELECT unnest(resources)['arn'] AS a FROM cloudtrail) WHERE a IS NOT NULL GROUP BY a ORDER BY count(*) DESC LIMIT 1")),
-        ("terms by metric", json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "order": {"m": "desc"}, "size": 1},
+            Sql("SELECT count(*) FROM cloudtrail GROUP BY eventsource ORDER BY count(*) DESC LIMIT 1"),
+        ),
+        (
+            "terms second",
+            terms_source.clone(),
+            "/aggregations/a/buckets/1/key",
+            Sql(
+                "SELECT eventsource FROM cloudtrail WHERE eventsource IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1 OFFSET 1",
+            ),
+        ),
+        (
+            "terms others",
+            terms_source.clone(),
+            "/aggregations/a/sum_other_doc_count",
+            Sql(
+                "SELECT count(eventsource) - (SELECT sum(n) FROM (SELECT count(*) n FROM cloudtrail WHERE eventsource IS NOT NULL GROUP BY eventsource ORDER BY n DESC LIMIT 2)) FROM cloudtrail",
+            ),
+        ),
+        (
+            "terms total",
+            terms_source,
+            "/hits/total/value",
+            Sql("SELECT count(*) FROM cloudtrail"),
+        ),
+        (
+            "terms by key",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "order": {"_key": "asc"}}}}}),
+            "/aggregations/a/buckets/0/key",
+            Sql("SELECT min(eventsource) FROM cloudtrail"),
+        ),
+        (
+            "terms missing",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "errorCode", "missing": "N/A"}}}}),
+            "/aggregations/a/buckets/0",
+            Json(json!({"key": "N/A", "doc_count": 19})),
+        ),
+        (
+            "terms min_doc_count",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "min_doc_count": 3}}}}),
+            "/aggregations/a/buckets",
+            Len(3),
+        ),
+        (
+            "terms on a list",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "resources.ARN", "size": 1}}}}),
+            "/aggregations/a/buckets/0/doc_count",
+            Sql(
+                "SELECT count(*) FROM (SELECT unnest(resources)['arn'] AS a FROM cloudtrail) WHERE a IS NOT NULL GROUP BY a ORDER BY count(*) DESC LIMIT 1",
+            ),
+        ),
+        (
+            "terms by metric",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "order": {"m": "desc"}, "size": 1},
             "aggs": {"m": {"max": {"field": "sourceindex"}}}}}}),
-            "/aggregations/a/buckets/0/m/value", Sql("SELECT CAST(max(sourceindex) AS DOUBLE) FROM cloudtrail WHERE eventsource IS NOT NULL")),
+            "/aggregations/a/buckets/0/m/value",
+            Sql("SELECT CAST(max(sourceindex) AS DOUBLE) FROM cloudtrail WHERE eventsource IS NOT NULL"),
+        ),
         // --- date histograms
-        ("calendar years filled", json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "@timestamp", "calendar_interval": "1y"}}}}),
-            "/aggregations/a/buckets", Len(10)),
-        ("calendar first", json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "year"}}}}),
-            "/aggregations/a/buckets/0", Json(json!({"key_as_string": "2015-01-01T00:00:00.000Z", "key": 1_420_070_400_000_i64, "doc_count": 1}))),
-        ("empty year", json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "1y"}}}}),
-            "/aggregations/a/buckets/1/doc_count", Json(json!(0))),
-        ("fixed days", json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "fixed_interval": "1d", "min_doc_count": 1}}}}),
-            "/aggregations/a/buckets", Len(8)),
-        ("fixed days count", json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "fixed_interval": "24h", "min_doc_count": 1}}}}),
+        (
+            "calendar years filled",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "@timestamp", "calendar_interval": "1y"}}}}),
+            "/aggregations/a/buckets",
+            Len(10),
+        ),
+        (
+            "calendar first",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "year"}}}}),
+            "/aggregations/a/buckets/0",
+            Json(json!({"key_as_string": "2015-01-01T00:00:00.000Z", "key": 1_420_070_400_000_i64, "doc_count": 1})),
+        ),
+        (
+            "empty year",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "1y"}}}}),
+            "/aggregations/a/buckets/1/doc_count",
+            Json(json!(0)),
+        ),
+        (
+            "fixed days",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "fixed_interval": "1d", "min_doc_count": 1}}}}),
+            "/aggregations/a/buckets",
+            Len(8),
+        ),
+        (
+            "fixed days count",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "fixed_interval": "24h", "min_doc_count": 1}}}}),
             "/aggregations/a/buckets/2/doc_count",
-            Sql("SELECT count(*) FROM cloudtrail GROUP BY date_trunc('day', eventtime) ORDER BY date_trunc('day', eventtime) LIMIT 1 OFFSET 2")),
-        ("time zone", json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "1d", "time_zone": "America/New_York", "min_doc_count": 1}}}}),
-            "/aggregations/a/buckets/0/key_as_string", Json(json!("2015-06-16T00:00:00.000-04:00"))),
-        ("extended bounds", json!({"size": 0, "query": {"range": {"eventtime": {"gte": "2022-02-07", "lt": "2022-02-08"}}},
+            Sql(
+                "SELECT count(*) FROM cloudtrail GROUP BY date_trunc('day', eventtime) ORDER BY date_trunc('day', eventtime) LIMIT 1 OFFSET 2",
+            ),
+        ),
+        (
+            "time zone",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "1d", "time_zone": "America/New_York", "min_doc_count": 1}}}}),
+            "/aggregations/a/buckets/0/key_as_string",
+            Json(json!("2015-06-16T00:00:00.000-04:00")),
+        ),
+        (
+            "extended bounds",
+            json!({"size": 0, "query": {"range": {"eventtime": {"gte": "2022-02-07", "lt": "2022-02-08"}}},
             "aggs": {"a": {"date_histogram": {"field": "eventtime", "fixed_interval": "1h", "extended_bounds": {"min": "2022-02-07T00:00:00Z", "max": "2022-02-07T23:00:00Z"}}}}}),
-            "/aggregations/a/buckets", Len(24)),
+            "/aggregations/a/buckets",
+            Len(24),
+        ),
         // --- histogram, range, filters
-        ("histogram", json!({"size": 0, "aggs": {"a": {"histogram": {"field": "sourceindex", "interval": 2}}}}),
-            "/aggregations/a/buckets/0/doc_count", Sql("SELECT count(*) FROM cloudtrail WHERE sourceindex < 2")),
-        ("histogram key", json!({"size": 0, "aggs": {"a": {"histogram": {"field": "sourceindex", "interval": 2}}}}),
-            "/aggregations/a/buckets/1/key", Json(json!(2.0))),
-        ("range", json!({"size": 0, "aggs": {"a": {"range": {"field": "sourceindex", "ranges": [{"to": 1}, {"from": 1, "to": 3}, {"from": 3}]}}}}),
-            "/aggregations/a/buckets/1/doc_count", Sql("SELECT count(*) FROM cloudtrail WHERE sourceindex >= 1 AND sourceindex < 3")),
-        ("range key", json!({"size": 0, "aggs": {"a": {"range": {"field": "sourceindex", "ranges": [{"to": 1}]}}}}),
-            "/aggregations/a/buckets/0/key", Json(json!("*-1"))),
-        ("date_range", json!({"size": 0, "aggs": {"a": {"date_range": {"field": "eventtime", "ranges": [{"from": "2022-01-01"}]}}}}),
-            "/aggregations/a/buckets/0/doc_count", Sql("SELECT count(*) FROM cloudtrail WHERE eventtime >= TIMESTAMP '2022-01-01T00:00:00Z'")),
-        ("filters", json!({"size": 0, "aggs": {"a": {"filters": {"filters": {"ecs": {"match": {"eventSource": "ecs.amazonaws.com"}}, "ec2": {"query_string": {"query": "eventsource:ec2*"}}}}}}}),
-            "/aggregations/a/buckets/ec2/doc_count", Sql("SELECT count(*) FROM cloudtrail WHERE eventsource LIKE 'ec2%'")),
-        ("filter with metric", json!({"size": 0, "aggs": {"a": {"filter": {"term": {"userIdentity.type": "IAMUser"}}, "aggs": {"u": {"cardinality": {"field": "userIdentity.arn"}}}}}}),
-            "/aggregations/a/u/value", Sql("SELECT count(DISTINCT useridentity.arn) FROM cloudtrail WHERE useridentity.type = 'IAMUser'")),
+        (
+            "histogram",
+            json!({"size": 0, "aggs": {"a": {"histogram": {"field": "sourceindex", "interval": 2}}}}),
+            "/aggregations/a/buckets/0/doc_count",
+            Sql("SELECT count(*) FROM cloudtrail WHERE sourceindex < 2"),
+        ),
+        (
+            "histogram key",
+            json!({"size": 0, "aggs": {"a": {"histogram": {"field": "sourceindex", "interval": 2}}}}),
+            "/aggregations/a/buckets/1/key",
+            Json(json!(2.0)),
+        ),
+        (
+            "range",
+            json!({"size": 0, "aggs": {"a": {"range": {"field": "sourceindex", "ranges": [{"to": 1}, {"from": 1, "to": 3}, {"from": 3}]}}}}),
+            "/aggregations/a/buckets/1/doc_count",
+            Sql("SELECT count(*) FROM cloudtrail WHERE sourceindex >= 1 AND sourceindex < 3"),
+        ),
+        (
+            "range key",
+            json!({"size": 0, "aggs": {"a": {"range": {"field": "sourceindex", "ranges": [{"to": 1}]}}}}),
+            "/aggregations/a/buckets/0/key",
+            Json(json!("*-1")),
+        ),
+        (
+            "date_range",
+            json!({"size": 0, "aggs": {"a": {"date_range": {"field": "eventtime", "ranges": [{"from": "2022-01-01"}]}}}}),
+            "/aggregations/a/buckets/0/doc_count",
+            Sql("SELECT count(*) FROM cloudtrail WHERE eventtime >= TIMESTAMP '2022-01-01T00:00:00Z'"),
+        ),
+        (
+            "filters",
+            json!({"size": 0, "aggs": {"a": {"filters": {"filters": {"ecs": {"match": {"eventSource": "ecs.amazonaws.com"}}, "ec2": {"query_string": {"query": "eventsource:ec2*"}}}}}}}),
+            "/aggregations/a/buckets/ec2/doc_count",
+            Sql("SELECT count(*) FROM cloudtrail WHERE eventsource LIKE 'ec2%'"),
+        ),
+        (
+            "filter with metric",
+            json!({"size": 0, "aggs": {"a": {"filter": {"term": {"userIdentity.type": "IAMUser"}}, "aggs": {"u": {"cardinality": {"field": "userIdentity.arn"}}}}}}),
+            "/aggregations/a/u/value",
+            Sql("SELECT count(DISTINCT useridentity.arn) FROM cloudtrail WHERE useridentity.type = 'IAMUser'"),
+        ),
         // --- metrics
-        ("cardinality", json!({"size": 0, "aggs": {"a": {"cardinality": {"field": "userIdentity.arn"}}}}),
-            "/aggregations/a/value", Sql("SELECT count(DISTINCT useridentity.arn) FROM cloudtrail")),
-        ("value_count", json!({"size": 0, "aggs": {"a": {"value_count": {"field": "eventName"}}}}),
-            "/aggregations/a/value", Sql("SELECT count(eventname) FROM cloudtrail")),
-        ("avg", json!({"size": 0, "aggs": {"a": {"avg": {"field": "sourceindex"}}}}),
-            "/aggregations/a/value", Sql("SELECT avg(sourceindex) FROM cloudtrail")),
-        ("sum", json!({"size": 0, "aggs": {"a": {"sum": {"field": "sourceindex"}}}}),
-            "/aggregations/a/value", Sql("SELECT CAST(sum(sourceindex) AS DOUBLE) FROM cloudtrail")),
-        ("stats max", json!({"size": 0, "aggs": {"a": {"stats": {"field": "sourceindex"}}}}),
-            "/aggregations/a/max", Sql("SELECT CAST(max(sourceindex) AS DOUBLE) FROM cloudtrail")),
-        ("stats count", json!({"size": 0, "aggs": {"a": {"stats": {"field": "sourceindex"}}}}),
-            "/aggregations/a/count", Sql("SELECT count(sourceindex) FROM cloudtrail")),
-        ("max date", json!({"size": 0, "aggs": {"a": {"max": {"field": "eventtime"}}}}),
-            "/aggregations/a/value_as_string", Json(json!("2024-08-02T08:53:24.000Z"))),
-        ("min date", json!({"size": 0, "aggs": {"a": {"min": {"field": "eventtime"}}}}),
-            "/aggregations/a/value", Json(json!(1_434_502_048_000.0))),
-        ("percentiles", json!({"size": 0, "aggs": {"a": {"percentiles": {"field": "sourceindex", "percents": [50]}}}}),
+        (
+            "cardinality",
+            json!({"size": 0, "aggs": {"a": {"cardinality": {"field": "userIdentity.arn"}}}}),
+            "/aggregations/a/value",
+            Sql("SELECT count(DISTINCT useridentity.arn) FROM cloudtrail"),
+        ),
+        (
+            "value_count",
+            json!({"size": 0, "aggs": {"a": {"value_count": {"field": "eventName"}}}}),
+            "/aggregations/a/value",
+            Sql("SELECT count(eventname) FROM cloudtrail"),
+        ),
+        (
+            "avg",
+            json!({"size": 0, "aggs": {"a": {"avg": {"field": "sourceindex"}}}}),
+            "/aggregations/a/value",
+            Sql("SELECT avg(sourceindex) FROM cloudtrail"),
+        ),
+        (
+            "sum",
+            json!({"size": 0, "aggs": {"a": {"sum": {"field": "sourceindex"}}}}),
+            "/aggregations/a/value",
+            Sql("SELECT CAST(sum(sourceindex) AS DOUBLE) FROM cloudtrail"),
+        ),
+        (
+            "stats max",
+            json!({"size": 0, "aggs": {"a": {"stats": {"field": "sourceindex"}}}}),
+            "/aggregations/a/max",
+            Sql("SELECT CAST(max(sourceindex) AS DOUBLE) FROM cloudtrail"),
+        ),
+        (
+            "stats count",
+            json!({"size": 0, "aggs": {"a": {"stats": {"field": "sourceindex"}}}}),
+            "/aggregations/a/count",
+            Sql("SELECT count(sourceindex) FROM cloudtrail"),
+        ),
+        (
+            "max date",
+            json!({"size": 0, "aggs": {"a": {"max": {"field": "eventtime"}}}}),
+            "/aggregations/a/value_as_string",
+            Json(json!("2024-08-02T08:53:24.000Z")),
+        ),
+        (
+            "min date",
+            json!({"size": 0, "aggs": {"a": {"min": {"field": "eventtime"}}}}),
+            "/aggregations/a/value",
+            Json(json!(1_434_502_048_000.0)),
+        ),
+        (
+            "percentiles",
+            json!({"size": 0, "aggs": {"a": {"percentiles": {"field": "sourceindex", "percents": [50]}}}}),
             "/aggregations/a/values/50.0",
-            Sql("SELECT CAST(approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY sourceindex) AS DOUBLE) FROM cloudtrail")),
-        ("top_hits", json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "size": 1},
+            Sql(
+                "SELECT CAST(approx_percentile_cont(0.5) WITHIN GROUP (ORDER BY sourceindex) AS DOUBLE) FROM cloudtrail",
+            ),
+        ),
+        (
+            "top_hits",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "size": 1},
             "aggs": {"t": {"top_hits": {"size": 1, "sort": [{"eventtime": "desc"}], "_source": ["eventName"]}}}}}}),
             "/aggregations/a/buckets/0/t/hits/hits/0/_source/eventName",
-            Sql("SELECT eventname FROM cloudtrail WHERE eventsource = 'ec2.amazonaws.com' ORDER BY eventtime DESC, eventid LIMIT 1")),
-        ("nested buckets", json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "size": 1},
+            Sql(
+                "SELECT eventname FROM cloudtrail WHERE eventsource = 'ec2.amazonaws.com' ORDER BY eventtime DESC, eventid LIMIT 1",
+            ),
+        ),
+        (
+            "nested buckets",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "size": 1},
             "aggs": {"d": {"date_histogram": {"field": "eventtime", "fixed_interval": "1m", "min_doc_count": 1}}}}}}),
             "/aggregations/a/buckets/0/d/buckets",
-            Len(2)),
+            Len(2),
+        ),
         // --- hits, sorting, paging
-        ("newest", json!({"size": 3, "sort": [{"eventtime": "desc"}]}), "/hits/hits/0/_source/eventName",
-            Sql("SELECT eventname FROM cloudtrail ORDER BY eventtime DESC LIMIT 1")),
-        ("default sort is newest first", json!({"size": 1}), "/hits/hits/0/_source/eventTime",
-            Sql("SELECT max(eventtime) FROM cloudtrail")),
-        ("from", json!({"size": 1, "from": 1, "sort": ["eventtime:desc"]}), "/hits/hits/0/_source/eventName",
-            Sql("SELECT eventname FROM cloudtrail ORDER BY eventtime DESC LIMIT 1 OFFSET 1")),
-        ("search_after", json!({"size": 1, "sort": [{"eventtime": {"order": "desc"}}], "search_after": [1_722_588_804_000_i64]}),
-            "/hits/hits/0/_source/eventName", Sql("SELECT eventname FROM cloudtrail ORDER BY eventtime DESC LIMIT 1 OFFSET 1")),
-        ("sort values", json!({"size": 1, "sort": [{"eventtime": "desc"}]}), "/hits/hits/0/sort/0", Json(json!(1_722_588_804_000_i64))),
-        ("sort ascending", json!({"size": 1, "sort": [{"sourceindex": "asc"}, {"eventtime": "asc"}]}), "/hits/hits/0/_source/eventTime",
-            Sql("SELECT eventtime FROM cloudtrail ORDER BY sourceindex, eventtime LIMIT 1")),
-        ("_source includes", json!({"size": 1, "_source": ["eventName"]}), "/hits/hits/0/_source/eventSource", Absent),
-        ("_source excludes", json!({"size": 1, "_source": {"excludes": ["userIdentity"]}}), "/hits/hits/0/_source/userIdentity", Absent),
-        ("_source off", json!({"size": 1, "_source": false}), "/hits/hits/0/_source", Absent),
-        ("_id is the eventID", json!({"size": 1, "query": {"ids": {"values": ["39ad9d56-0d9d-4c36-98a4-ab3f4eb9c5b8"]}}}),
-            "/hits/total/value", Sql("SELECT count(*) FROM cloudtrail WHERE eventid = '39ad9d56-0d9d-4c36-98a4-ab3f4eb9c5b8'")),
-        ("highlight", json!({"size": 1, "query": {"query_string": {"query": "eventsource:ecs.amazonaws.com"}},
+        (
+            "newest",
+            json!({"size": 3, "sort": [{"eventtime": "desc"}]}),
+            "/hits/hits/0/_source/eventName",
+            Sql("SELECT eventname FROM cloudtrail ORDER BY eventtime DESC LIMIT 1"),
+        ),
+        (
+            "default sort is newest first",
+            json!({"size": 1}),
+            "/hits/hits/0/_source/eventTime",
+            Sql("SELECT max(eventtime) FROM cloudtrail"),
+        ),
+        (
+            "from",
+            json!({"size": 1, "from": 1, "sort": ["eventtime:desc"]}),
+            "/hits/hits/0/_source/eventName",
+            Sql("SELECT eventname FROM cloudtrail ORDER BY eventtime DESC LIMIT 1 OFFSET 1"),
+        ),
+        (
+            "search_after",
+            json!({"size": 1, "sort": [{"eventtime": {"order": "desc"}}], "search_after": [1_722_588_804_000_i64]}),
+            "/hits/hits/0/_source/eventName",
+            Sql("SELECT eventname FROM cloudtrail ORDER BY eventtime DESC LIMIT 1 OFFSET 1"),
+        ),
+        (
+            "sort values",
+            json!({"size": 1, "sort": [{"eventtime": "desc"}]}),
+            "/hits/hits/0/sort/0",
+            Json(json!(1_722_588_804_000_i64)),
+        ),
+        (
+            "sort ascending",
+            json!({"size": 1, "sort": [{"sourceindex": "asc"}, {"eventtime": "asc"}]}),
+            "/hits/hits/0/_source/eventTime",
+            Sql("SELECT eventtime FROM cloudtrail ORDER BY sourceindex, eventtime LIMIT 1"),
+        ),
+        (
+            "_source includes",
+            json!({"size": 1, "_source": ["eventName"]}),
+            "/hits/hits/0/_source/eventSource",
+            Absent,
+        ),
+        (
+            "_source excludes",
+            json!({"size": 1, "_source": {"excludes": ["userIdentity"]}}),
+            "/hits/hits/0/_source/userIdentity",
+            Absent,
+        ),
+        (
+            "_source off",
+            json!({"size": 1, "_source": false}),
+            "/hits/hits/0/_source",
+            Absent,
+        ),
+        (
+            "_id is the eventID",
+            json!({"size": 1, "query": {"ids": {"values": ["39ad9d56-0d9d-4c36-98a4-ab3f4eb9c5b8"]}}}),
+            "/hits/total/value",
+            Sql("SELECT count(*) FROM cloudtrail WHERE eventid = '39ad9d56-0d9d-4c36-98a4-ab3f4eb9c5b8'"),
+        ),
+        (
+            "highlight",
+            json!({"size": 1, "query": {"query_string": {"query": "eventsource:ecs.amazonaws.com"}},
             "highlight": {"pre_tags": ["@kibana-highlighted-field@"], "post_tags": ["@/kibana-highlighted-field@"], "fields": {"*": {}}}}),
-            "/hits/hits/0/highlight/eventSource/0", Json(json!("@kibana-highlighted-field@ecs.amazonaws.com@/kibana-highlighted-field@"))),
-        ("no total", json!({"size": 1, "track_total_hits": false}), "/hits/total", Absent),
+            "/hits/hits/0/highlight/eventSource/0",
+            Json(json!(
+                "@kibana-highlighted-field@ecs.amazonaws.com@/kibana-highlighted-field@"
+            )),
+        ),
+        (
+            "no total",
+            json!({"size": 1, "track_total_hits": false}),
+            "/hits/total",
+            Absent,
+        ),
         // --- query DSL
-        ("bool", json!({"size": 0, "query": {"bool": {
+        (
+            "bool",
+            json!({"size": 0, "query": {"bool": {
             "must": [{"match": {"eventSource": "ec2.amazonaws.com"}}],
             "filter": [{"range": {"eventtime": {"gte": "2022-01-01", "lte": "2022-12-31"}}}, {"exists": {"field": "requestParameters"}}],
             "should": [{"prefix": {"eventName": "Run"}}, {"wildcard": {"eventName": "*Instances"}}],
             "must_not": [{"term": {"eventName": "DescribeInstances"}}]}}}),
             "/hits/total/value",
-            Sql("SELECT count(*) FROM cloudtrail WHERE eventsource = 'ec2.amazonaws.com' AND eventtime >= TIMESTAMP '2022-01-01T00:00:00Z' AND requestparameters IS NOT NULL AND eventname <> 'DescribeInstances'")),
-        ("should alone", json!({"size": 0, "query": {"bool": {"should": [{"terms": {"eventsource": ["sts.amazonaws.com", "ecs.amazonaws.com"]}}, {"match_phrase": {"userAgent": "console.amazonaws.com"}}]}}}),
+            Sql(
+                "SELECT count(*) FROM cloudtrail WHERE eventsource = 'ec2.amazonaws.com' AND eventtime >= TIMESTAMP '2022-01-01T00:00:00Z' AND requestparameters IS NOT NULL AND eventname <> 'DescribeInstances'",
+            ),
+        ),
+        (
+            "should alone",
+            json!({"size": 0, "query": {"bool": {"should": [{"terms": {"eventsource": ["sts.amazonaws.com", "ecs.amazonaws.com"]}}, {"match_phrase": {"userAgent": "console.amazonaws.com"}}]}}}),
             "/hits/total/value",
-            Sql("SELECT count(*) FROM cloudtrail WHERE eventsource IN ('sts.amazonaws.com', 'ecs.amazonaws.com') OR useragent ILIKE '%console.amazonaws.com%'")),
-        ("multi_match free text", json!({"size": 0, "query": {"multi_match": {"type": "best_fields", "query": "fakeusername", "lenient": true}}}),
-            "/hits/total/value", Sql("SELECT count(*) FROM cloudtrail WHERE useridentity.arn LIKE '%fakeusername%'")),
-        ("case_insensitive term", json!({"size": 0, "query": {"term": {"eventName": {"value": "runinstances", "case_insensitive": true}}}}),
-            "/hits/total/value", Json(json!(1))),
+            Sql(
+                "SELECT count(*) FROM cloudtrail WHERE eventsource IN ('sts.amazonaws.com', 'ecs.amazonaws.com') OR useragent ILIKE '%console.amazonaws.com%'",
+            ),
+        ),
+        (
+            "multi_match free text",
+            json!({"size": 0, "query": {"multi_match": {"type": "best_fields", "query": "fakeusername", "lenient": true}}}),
+            "/hits/total/value",
+            Sql("SELECT count(*) FROM cloudtrail WHERE useridentity.arn LIKE '%fakeusername%'"),
+        ),
+        (
+            "case_insensitive term",
+            json!({"size": 0, "query": {"term": {"eventName": {"value": "runinstances", "case_insensitive": true}}}}),
+            "/hits/total/value",
+            Json(json!(1)),
+        ),
     ];
     let mut failures = Vec::new();
     for (name, body, pointer, want) in &checks {
@@ -183,10 +406,19 @@ async fn elasticsearch_requests_agree_with_sql() {
                 Len(n) => format!("an array of {n}"),
                 Absent => "nothing".into(),
             };
-            failures.push(format!("{name}: {pointer} is {value:?}, expected {expected}\n  response: {}", short(&got)));
+            failures.push(format!(
+                "{name}: {pointer} is {value:?}, expected {expected}\n  response: {}",
+                short(&got)
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} checks failed:\n{}", failures.len(), checks.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} checks failed:\n{}",
+        failures.len(),
+        checks.len(),
+        failures.join("\n")
+    );
 }
 
 /// Numbers compare as numbers (SQL gives integers where the response has floats); times
@@ -203,7 +435,11 @@ fn same(a: &Value, b: &Value) -> bool {
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 1500 { format!("{}…", &s[..1500]) } else { s }
+    if s.len() > 1500 {
+        format!("{}…", &s[..1500])
+    } else {
+        s
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,17 +451,56 @@ async fn limits_and_bad_requests_are_clear_errors() {
         max_buckets: 5,
     };
     let cases: Vec<(Value, &str, &str)> = vec![
-        (json!({"size": 8, "from": 5}), "parsing_exception", "Result window is too large"),
-        (json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "1y"}}}}),
-            "too_many_buckets_exception", "less than or equal to: [5]"),
-        (json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventname", "size": 100}}}}), "too_many_buckets_exception", "[5]"),
-        (json!({"size": 0, "aggs": {"a": {"median": {"field": "x"}}}}), "parsing_exception", "unknown aggregation type [median]"),
-        (json!({"size": 0, "aggs": {"a": {"terms": {"field": "useragent"}}}}), "parsing_exception", "cannot be aggregated"),
-        (json!({"query": {"fuzzy": {"a": "b"}}}), "parsing_exception", "unknown query [fuzzy]"),
-        (json!({"query": {"match": {"nosuchfield": "b"}}}), "query_shard_exception", "unknown field 'nosuchfield'"),
-        (json!({"query": {"query_string": {"query": "a:("}}}), "parse_exception", "at column 4"),
-        (json!({"query": {"range": {"eventtime": {"gte": "soon"}}}}), "query_shard_exception", "is not a date"),
-        (json!({"sort": [{"geoip.location": "asc"}]}), "parsing_exception", "cannot sort"),
+        (
+            json!({"size": 8, "from": 5}),
+            "parsing_exception",
+            "Result window is too large",
+        ),
+        (
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "1y"}}}}),
+            "too_many_buckets_exception",
+            "less than or equal to: [5]",
+        ),
+        (
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventname", "size": 100}}}}),
+            "too_many_buckets_exception",
+            "[5]",
+        ),
+        (
+            json!({"size": 0, "aggs": {"a": {"median": {"field": "x"}}}}),
+            "parsing_exception",
+            "unknown aggregation type [median]",
+        ),
+        (
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "useragent"}}}}),
+            "parsing_exception",
+            "cannot be aggregated",
+        ),
+        (
+            json!({"query": {"fuzzy": {"a": "b"}}}),
+            "parsing_exception",
+            "unknown query [fuzzy]",
+        ),
+        (
+            json!({"query": {"match": {"nosuchfield": "b"}}}),
+            "query_shard_exception",
+            "unknown field 'nosuchfield'",
+        ),
+        (
+            json!({"query": {"query_string": {"query": "a:("}}}),
+            "parse_exception",
+            "at column 4",
+        ),
+        (
+            json!({"query": {"range": {"eventtime": {"gte": "soon"}}}}),
+            "query_shard_exception",
+            "is not a date",
+        ),
+        (
+            json!({"sort": [{"geoip.location": "asc"}]}),
+            "parsing_exception",
+            "cannot sort",
+        ),
     ];
     for (body, kind, reason) in cases {
         match run(&ctx, &body, &small).await {

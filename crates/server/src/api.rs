@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
@@ -46,7 +46,9 @@ pub async fn fields(State(state): State<Arc<AppState>>) -> Result<Json<Value>, A
         state.metrics.busy();
         ApiError::busy(b.running)
     })?;
-    let found = tokio::time::timeout(limit, snap.fields()).await.map_err(|_| ApiError::timeout(limit))??;
+    let found = tokio::time::timeout(limit, snap.fields())
+        .await
+        .map_err(|_| ApiError::timeout(limit))??;
     drop(permit);
     Ok(Json(json!({
         "table_version": snap.version,
@@ -66,13 +68,11 @@ pub async fn sql(
 ) -> Result<Response, ApiError> {
     let bytes = body.map_err(|e| ApiError::new(e.status(), "content_too_long_exception", e.to_string()))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request("the SQL body is not UTF-8"))?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json"))
-        || text.trim_start().starts_with('{');
+    // SQL never starts with `{`, so the body says which form it is, whatever the content type.
+    let is_json = text.trim_start().starts_with('{');
     let (query, format) = if is_json {
-        let v: Value = serde_json::from_str(text).map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
         let q = v
             .get("query")
             .and_then(Value::as_str)
@@ -91,7 +91,10 @@ pub async fn sql(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains(ARROW_STREAM));
     let started = std::time::Instant::now();
-    let batches = run_query(&state, move |ctx| async move { Ok(trailscope_query::sql(&ctx, &query).await?) }).await?;
+    let batches = run_query(&state, move |ctx| async move {
+        Ok(trailscope_query::sql(&ctx, &query).await?)
+    })
+    .await?;
     if arrow {
         let schema = batches
             .first()
@@ -102,12 +105,15 @@ pub async fn sql(
             let mut w = arrow_ipc::writer::StreamWriter::try_new(&mut buf, &schema)
                 .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string()))?;
             for b in &batches {
-                w.write(b).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string()))?;
+                w.write(b)
+                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string()))?;
             }
-            w.finish().map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string()))?;
+            w.finish()
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "exception", e.to_string()))?;
         }
         let mut r = buf.into_response();
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(ARROW_STREAM));
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ARROW_STREAM));
         return Ok(r);
     }
     let columns: Vec<Value> = batches

@@ -8,8 +8,8 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use base64::Engine;
 
 /// A user allowed to log in with a password.
@@ -41,9 +41,13 @@ impl std::fmt::Debug for Auth {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthConfigError {
-    #[error("user '{user}': password_hash is not an argon2 PHC string ({reason}); create one with `trailscope hash-password`")]
+    #[error(
+        "user '{user}': password_hash is not an argon2 PHC string ({reason}); create one with `trailscope hash-password`"
+    )]
     BadHash { user: String, reason: String },
-    #[error("API tokens must be at least 16 characters (token {index} is {len}); generate one with `openssl rand -hex 32`")]
+    #[error(
+        "API tokens must be at least 16 characters (token {index} is {len}); generate one with `openssl rand -hex 32`"
+    )]
     WeakToken { index: usize, len: usize },
 }
 
@@ -51,7 +55,10 @@ impl Auth {
     pub fn new(tokens: Vec<String>, users: Vec<User>) -> Result<Auth, AuthConfigError> {
         for (i, t) in tokens.iter().enumerate() {
             if t.len() < 16 {
-                return Err(AuthConfigError::WeakToken { index: i + 1, len: t.len() });
+                return Err(AuthConfigError::WeakToken {
+                    index: i + 1,
+                    len: t.len(),
+                });
             }
         }
         for u in &users {
@@ -184,11 +191,17 @@ mod tests {
 
     #[test]
     fn weak_tokens_and_bad_hashes_are_refused() {
-        assert!(matches!(Auth::new(vec!["short".into()], vec![]), Err(AuthConfigError::WeakToken { .. })));
+        assert!(matches!(
+            Auth::new(vec!["short".into()], vec![]),
+            Err(AuthConfigError::WeakToken { .. })
+        ));
         let user = User {
             name: "x".into(),
             password_hash: "plaintext".into(),
         };
-        assert!(matches!(Auth::new(vec![], vec![user]), Err(AuthConfigError::BadHash { .. })));
+        assert!(matches!(
+            Auth::new(vec![], vec![user]),
+            Err(AuthConfigError::BadHash { .. })
+        ));
     }
 }

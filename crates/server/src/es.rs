@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Map, Value, json};
 use trailscope_search::{Catalog, Compiler, FieldType, INDEX, Request};
 
@@ -52,7 +52,11 @@ pub async fn cluster_health(State(state): State<Arc<AppState>>) -> Json<Value> {
 
 /// Index names and patterns (`cloudtrail`, `cloudtrail*`, `_all`, `a,b`) that name our index.
 pub fn check_index(index: &str) -> Result<(), ApiError> {
-    let names: Vec<&str> = index.split(',').map(str::trim).filter(|n| !n.is_empty() && !n.starts_with('-')).collect();
+    let names: Vec<&str> = index
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !n.starts_with('-'))
+        .collect();
     let hit = names
         .iter()
         .any(|n| *n == "_all" || trailscope_search::search::glob(n, INDEX));
@@ -77,7 +81,8 @@ fn body_json(body: Result<Bytes, BytesRejection>) -> Result<Value, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(json!({}));
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
 }
 
 /// Folds `?q=…&size=…&sort=…` into the body, as Elasticsearch does (URL parameters win).
@@ -90,7 +95,9 @@ fn merge_params(mut body: Value, params: &HashMap<String, String>) -> Result<Val
     }
     for key in ["size", "from"] {
         if let Some(v) = params.get(key) {
-            let n: u64 = v.parse().map_err(|_| ApiError::bad_request(format!("[{key}] must be a number, found '{v}'")))?;
+            let n: u64 = v
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("[{key}] must be a number, found '{v}'")))?;
             obj.insert(key.into(), json!(n));
         }
     }
@@ -114,12 +121,19 @@ fn merge_params(mut body: Value, params: &HashMap<String, String>) -> Result<Val
         fn split(v: Option<&String>) -> Vec<&str> {
             v.map(|v| v.split(',').collect()).unwrap_or_default()
         }
-        obj.insert("_source".into(), json!({"includes": split(includes), "excludes": split(excludes)}));
+        obj.insert(
+            "_source".into(),
+            json!({"includes": split(includes), "excludes": split(excludes)}),
+        );
     }
     Ok(body)
 }
 
-pub async fn search_all(state: State<Arc<AppState>>, params: Params, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+pub async fn search_all(
+    state: State<Arc<AppState>>,
+    params: Params,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
     search_index(state, Path(INDEX.to_string()), params, body).await
 }
 
@@ -144,7 +158,11 @@ async fn search_body(state: &AppState, body: Value) -> Result<Value, ApiError> {
     .await
 }
 
-pub async fn count_all(state: State<Arc<AppState>>, params: Params, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+pub async fn count_all(
+    state: State<Arc<AppState>>,
+    params: Params,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
     count_index(state, Path(INDEX.to_string()), params, body).await
 }
 
@@ -159,11 +177,20 @@ pub async fn count_index(
     let query = body.get("query").cloned().unwrap_or_else(|| json!({"match_all": {}}));
     let compiler = Compiler::default();
     let filter = trailscope_search::query_filter(&compiler, &query)?;
-    let n = run_query(&state, move |ctx| async move { Ok(trailscope_search::count_rows(&ctx, filter).await?) }).await?;
-    Ok(Json(json!({"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}})))
+    let n = run_query(&state, move |ctx| async move {
+        Ok(trailscope_search::count_rows(&ctx, filter).await?)
+    })
+    .await?;
+    Ok(Json(
+        json!({"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}),
+    ))
 }
 
-pub async fn msearch_all(state: State<Arc<AppState>>, params: Params, body: Result<Bytes, BytesRejection>) -> Result<Json<Value>, ApiError> {
+pub async fn msearch_all(
+    state: State<Arc<AppState>>,
+    params: Params,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
     msearch_index(state, Path(INDEX.to_string()), params, body).await
 }
 
@@ -178,7 +205,7 @@ pub async fn msearch_index(
     let bytes = body.map_err(|e| ApiError::new(e.status(), "content_too_long_exception", e.to_string()))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request("the _msearch body is not UTF-8"))?;
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.len() % 2 != 0 {
+    if !lines.len().is_multiple_of(2) {
         return Err(ApiError::bad_request(format!(
             "_msearch takes pairs of header and body lines; found {} lines (line {} has no body)",
             lines.len(),
@@ -249,7 +276,9 @@ fn insert_path(node: &mut Map<String, Value>, parts: &[&str], leaf: Value) {
             node.insert((*last).to_string(), leaf);
         }
         [first, rest @ ..] => {
-            let entry = node.entry((*first).to_string()).or_insert_with(|| json!({"properties": {}}));
+            let entry = node
+                .entry((*first).to_string())
+                .or_insert_with(|| json!({"properties": {}}));
             if let Some(props) = entry.get_mut("properties").and_then(Value::as_object_mut) {
                 insert_path(props, rest, leaf);
             }

@@ -62,7 +62,7 @@ pub enum ServerError {
         source: std::io::Error,
     },
     #[error("cannot open the table: {0}")]
-    Table(#[from] table::TableError),
+    Table(#[from] Box<table::TableError>),
     #[error("server stopped: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -92,7 +92,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     check_exposure(config.listen, &config.auth)?;
-    let table = Arc::new(table::Table::open(&lake).await?);
+    let table = Arc::new(table::Table::open(&lake).await.map_err(Box::new)?);
     tokio::spawn(Arc::clone(&table).follow(lake, config.refresh));
     let state = Arc::new(AppState {
         table,

@@ -35,8 +35,10 @@ impl Metrics {
 
     pub fn query(&self, elapsed: std::time::Duration) {
         self.queries.fetch_add(1, Ordering::Relaxed);
-        self.query_micros
-            .fetch_add(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        self.query_micros.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     pub fn busy(&self) {
@@ -72,13 +74,22 @@ impl Metrics {
                     .collect()
             })
             .unwrap_or_default();
-        metric("trailscope_http_requests_total", "counter", "HTTP requests by route and status.", requests);
+        metric(
+            "trailscope_http_requests_total",
+            "counter",
+            "HTTP requests by route and status.",
+            requests,
+        );
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
             "# HELP trailscope_query_seconds Time spent answering queries.\n# TYPE trailscope_query_seconds summary"
         );
-        let _ = writeln!(out, "trailscope_query_seconds_sum {}", load(&self.query_micros) as f64 / 1e6);
+        let _ = writeln!(
+            out,
+            "trailscope_query_seconds_sum {}",
+            load(&self.query_micros) as f64 / 1e6
+        );
         let _ = writeln!(out, "trailscope_query_seconds_count {}", load(&self.queries));
         let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, String)>| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -118,7 +129,10 @@ impl Metrics {
             "trailscope_table_version",
             "gauge",
             "Delta table version being served.",
-            vec![(String::new(), g.table_version.map_or_else(|| "-1".into(), |v| v.to_string()))],
+            vec![(
+                String::new(),
+                g.table_version.map_or_else(|| "-1".into(), |v| v.to_string()),
+            )],
         );
         metric(
             "trailscope_table_files",

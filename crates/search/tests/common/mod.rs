@@ -7,7 +7,9 @@ use datafusion::prelude::SessionContext;
 
 pub async fn fixture_table(dir: &Path) -> SessionContext {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut lake = trailscope_lake::Lake::open_or_create(&dir.join("cloudtrail")).await.expect("create table");
+    let mut lake = trailscope_lake::Lake::open_or_create(&dir.join("cloudtrail"))
+        .await
+        .expect("create table");
     let mut ingestor = trailscope_ingest::Ingestor {
         lake: &mut lake,
         enricher: trailscope_enrich::Enricher::new(None),
@@ -15,11 +17,16 @@ pub async fn fixture_table(dir: &Path) -> SessionContext {
         config: trailscope_ingest::IngestConfig::default(),
         counters: Arc::new(trailscope_ingest::Counters::default()),
     };
-    let report = ingestor.ingest_paths(&[repo.join("tests/fixtures")]).await.expect("ingest fixtures");
-    assert_eq!(report.events_ingested, 19, "the fixtures changed; update tests/cases.txt");
+    let report = ingestor
+        .ingest_paths(&[repo.join("tests/fixtures")])
+        .await
+        .expect("ingest fixtures");
+    assert_eq!(
+        report.events_ingested, 19,
+        "the fixtures changed; update tests/cases.txt"
+    );
     trailscope_search::session(&lake).await.expect("session")
 }
-
 
 /// The first column of the first row of a SQL query, as JSON (`null` when there is no row).
 pub async fn sql_value(ctx: &SessionContext, sql: &str) -> Result<serde_json::Value, String> {
@@ -34,7 +41,8 @@ pub async fn sql_value(ctx: &SessionContext, sql: &str) -> Result<serde_json::Va
     if buf.is_empty() {
         return Ok(serde_json::Value::Null);
     }
-    let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(&buf).map_err(|e| e.to_string())?;
     Ok(rows
         .first()
         .and_then(|r| r.values().next().cloned())
