@@ -1,11 +1,14 @@
-//! End-to-end ingest benchmark: trailscope vs DuckDB on the same generated CloudTrail files.
+//! End-to-end benchmarks of trailscope against DuckDB on the same generated CloudTrail data.
 //!
 //! ```text
 //! cargo build --release -p trailscope -p trailscope-bench
-//! target/release/trailscope-bench --events 1000000
+//! target/release/trailscope-bench --events 1000000            # ingest
+//! target/release/trailscope-bench --events 1000000 search     # search latency (see search.rs)
 //! ```
-//! Each side runs as its own child process, measured by a wrapper (`measure`) that reports wall
-//! time, CPU time and peak RSS of exactly that child (getrusage of its only child).
+//! Ingest: each side runs as its own child process, measured by a wrapper (`measure`) that reports
+//! wall time, CPU time and peak RSS of exactly that child (getrusage of its only child).
+
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,6 +46,8 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Search latency: `trailscope serve` over HTTP vs DuckDB on the table's Parquet files.
+    Search(search::SearchArgs),
     /// Runs a command and prints its resource usage as JSON (used internally).
     Measure {
         #[arg(trailing_var_arg = true, required = true)]
@@ -114,11 +119,8 @@ fn dir_bytes(dir: &Path, ext: &str) -> u64 {
     total
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
-    if let Some(Cmd::Measure { command }) = &args.cmd {
-        return measure(command);
-    }
+/// The generated input for `args` (generated once, then reused) and its size figures.
+fn ensure_input(args: &Args) -> Result<(PathBuf, serde_json::Value)> {
     let input = args
         .work_dir
         .join(format!("input-{}-{}-{}", args.events, args.seed, args.days));
@@ -133,7 +135,7 @@ fn main() -> Result<()> {
         let spec = trailscope_synth::Spec {
             seed: args.seed,
             events: args.events,
-            start: chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")?.with_timezone(&chrono::Utc),
+            start: input_start()?,
             days: args.days,
             file_minutes: 60,
         };
@@ -142,6 +144,22 @@ fn main() -> Result<()> {
         std::fs::write(&marker, serde_json::to_vec(&v)?)?;
         v
     };
+    Ok((input, set))
+}
+
+/// When the generated events start.
+fn input_start() -> Result<chrono::DateTime<chrono::Utc>> {
+    Ok(chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")?.with_timezone(&chrono::Utc))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    match &args.cmd {
+        Some(Cmd::Measure { command }) => return measure(command),
+        Some(Cmd::Search(s)) => return search::run(&args, s),
+        None => {}
+    }
+    let (input, set) = ensure_input(&args)?;
     let events = set["events"].as_u64().unwrap_or(0) as f64;
     let json_mb = set["json_bytes"].as_u64().unwrap_or(0) as f64 / 1e6;
     let gz = set["gz_bytes"].as_u64().unwrap_or(0) as f64;

@@ -309,13 +309,12 @@ pub(crate) async fn hits_for(
     if let Some(after) = &req.search_after {
         filter = filter.and(after_condition(&keys, after)?);
     }
+    // Phase 1 sorts and pages using only the sort keys and each row's identity, so the
+    // expensive columns (the rendered event) are computed for the page alone, in phase 2.
     let mut select = vec![
-        ident("eventid"),
         ident(schema::SOURCE_OBJECT_ID),
         ident("sourceindex"),
-        ident(schema::RAW_EVENT),
-        ident(schema::GEOIP),
-        ident(schema::TAGS),
+        ident(schema::EVENT_DATE),
     ];
     for (i, k) in keys.iter().enumerate() {
         select.push(k.field.expr.clone().alias(format!("__sort{i}")));
@@ -325,24 +324,30 @@ pub(crate) async fn hits_for(
         .enumerate()
         .map(|(i, k)| col(format!("__sort{i}")).sort(!k.descending, k.descending))
         .collect();
-    let batches = filtered(ctx, filter)
+    let page = filtered(ctx, filter)
         .await?
         .select(select)?
         .sort(order)?
         .limit(req.from, Some(req.size))?
         .collect()
         .await?;
+    let (rows, sort_values) = page_rows(&page, keys.len())?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let batches = fetch_rows(ctx, &rows).await?;
     let terms = match &req.highlight {
         Some(_) => highlight::terms(&req.query, c),
         None => Vec::new(),
     };
-    let mut out = Vec::new();
+    // Rows come back in storage order; put them in page order.
+    let mut found: std::collections::HashMap<(String, i64), Json> = std::collections::HashMap::new();
     for batch in &batches {
         let extras = enrichment_json(batch)?;
-        let raw = trailscope_cloudtrail::template::to_text(batch.column(3).as_ref())?;
         let ids = trailscope_cloudtrail::template::to_text(batch.column(0).as_ref())?;
         let objects = trailscope_cloudtrail::template::to_text(batch.column(1).as_ref())?;
         let indexes = batch.column(2).as_primitive::<arrow::datatypes::Int64Type>();
+        let raw = trailscope_cloudtrail::template::to_text(batch.column(3).as_ref())?;
         for row in 0..batch.num_rows() {
             let mut source: Map<String, Json> = if raw.is_null(row) {
                 Map::new()
@@ -359,9 +364,6 @@ pub(crate) async fn hits_for(
             } else {
                 ids.value(row).to_string()
             };
-            let sort: Vec<Json> = (0..keys.len())
-                .map(|i| sort_value(batch.column(6 + i).as_ref(), row))
-                .collect();
             let mut hit = json!({"_index": INDEX, "_id": id, "_score": null});
             if let Some(spec) = &req.highlight {
                 let h = highlight::highlight(&source, &terms, spec);
@@ -372,11 +374,80 @@ pub(crate) async fn hits_for(
             if req.source.enabled {
                 hit["_source"] = filter_source(Json::Object(source), &req.source);
             }
+            found.insert((objects.value(row).to_string(), indexes.value(row)), hit);
+        }
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for (key, sort) in rows.iter().zip(sort_values) {
+        if let Some(mut hit) = found.remove(&(key.object.clone(), key.index)) {
             hit["sort"] = Json::Array(sort);
             out.push(hit);
         }
     }
     Ok(out)
+}
+
+/// A row's identity in the table (unique: one per record of one source object) and its day.
+#[derive(Debug, Clone)]
+struct RowKey {
+    object: String,
+    index: i64,
+    day: i32,
+}
+
+/// The identities and sort values of a page, in order.
+fn page_rows(page: &[RecordBatch], keys: usize) -> Result<(Vec<RowKey>, Vec<Vec<Json>>), SearchError> {
+    let mut rows = Vec::new();
+    let mut sorts = Vec::new();
+    for b in page {
+        let objects = trailscope_cloudtrail::template::to_text(b.column(0).as_ref())?;
+        let indexes = b.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+        let days = b.column(2).as_primitive::<arrow::datatypes::Date32Type>();
+        for row in 0..b.num_rows() {
+            rows.push(RowKey {
+                object: objects.value(row).to_string(),
+                index: indexes.value(row),
+                day: days.value(row),
+            });
+            sorts.push((0..keys).map(|i| sort_value(b.column(3 + i).as_ref(), row)).collect());
+        }
+    }
+    Ok((rows, sorts))
+}
+
+/// The displayed columns of exactly `rows`: their days bound the partitions read, their
+/// object ids are pushed into the scan, and the pairs are matched exactly by the caller.
+async fn fetch_rows(ctx: &SessionContext, rows: &[RowKey]) -> Result<Vec<RecordBatch>, SearchError> {
+    let mut days: Vec<i32> = rows.iter().map(|r| r.day).collect();
+    days.sort_unstable();
+    days.dedup();
+    let mut objects: Vec<&str> = rows.iter().map(|r| r.object.as_str()).collect();
+    objects.sort_unstable();
+    objects.dedup();
+    let mut indexes: Vec<i64> = rows.iter().map(|r| r.index).collect();
+    indexes.sort_unstable();
+    indexes.dedup();
+    let filter = ident(schema::EVENT_DATE)
+        .in_list(
+            days.into_iter()
+                .map(|d| lit(datafusion::common::ScalarValue::Date32(Some(d))))
+                .collect(),
+            false,
+        )
+        .and(ident(schema::SOURCE_OBJECT_ID).in_list(objects.into_iter().map(|o| lit(o.to_string())).collect(), false))
+        .and(ident("sourceindex").in_list(indexes.into_iter().map(lit).collect(), false));
+    Ok(filtered(ctx, filter)
+        .await?
+        .select(vec![
+            ident("eventid"),
+            ident(schema::SOURCE_OBJECT_ID),
+            ident("sourceindex"),
+            ident(schema::RAW_EVENT),
+            ident(schema::GEOIP),
+            ident(schema::TAGS),
+        ])?
+        .collect()
+        .await?)
 }
 
 /// `geoip` and `tags` of each row as JSON objects (absent values omitted).

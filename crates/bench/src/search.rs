@@ -1,0 +1,235 @@
+//! Search latency: the Discover request and the usual aggregations, sent over HTTP to a release
+//! `trailscope serve`, against the same questions asked of DuckDB on the same Parquet files
+//! (`scripts/duckdb_search.py`), one engine at a time on the same cores.
+//!
+//! Our timings are client-side (HTTP, JSON rendering and parsing included); DuckDB's are of the
+//! queries in-process. Each query runs once to warm up, then `--runs` times; p50 and p95 are
+//! reported.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+use crate::{Args, ensure_input, input_start, measured};
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// Timed runs per query (after one warm-up run).
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// The free-text word.
+    #[arg(long, default_value = "denied")]
+    word: String,
+    /// Re-ingest even when the table for this input exists.
+    #[arg(long)]
+    reingest: bool,
+}
+
+/// The benchmark's questions as Elasticsearch requests, restricted to `[start, end)`.
+fn requests(start: &str, end: &str, word: &str) -> Vec<(&'static str, Value)> {
+    let range = json!({"range": {"eventtime": {"gte": start, "lt": end}}});
+    let within = |q: Value| json!({"bool": {"filter": [q, range.clone()]}});
+    vec![
+        (
+            "discover",
+            json!({
+                "size": 100, "sort": [{"eventtime": "desc"}], "track_total_hits": true,
+                "query": within(json!({"query_string": {"query": "eventsource:ecs.amazonaws.com"}})),
+                "aggs": {"per_hour": {"date_histogram": {"field": "eventtime", "fixed_interval": "1h", "min_doc_count": 1}}}
+            }),
+        ),
+        (
+            "top5_ip",
+            json!({"size": 0, "track_total_hits": false, "query": range.clone(),
+                   "aggs": {"a": {"terms": {"field": "sourceipaddress", "size": 5}}}}),
+        ),
+        (
+            "top10_eventname",
+            json!({"size": 0, "track_total_hits": false, "query": range.clone(),
+                   "aggs": {"a": {"terms": {"field": "eventname", "size": 10}}}}),
+        ),
+        (
+            "cardinality_arn",
+            json!({"size": 0, "track_total_hits": false, "query": range.clone(),
+                   "aggs": {"a": {"cardinality": {"field": "useridentity.arn"}}}}),
+        ),
+        (
+            "geotile",
+            json!({"size": 0, "track_total_hits": false, "query": range.clone(),
+                   "aggs": {"a": {"geotile_grid": {"field": "geoip.location", "precision": 4},
+                                  "aggs": {"c": {"geo_centroid": {"field": "geoip.location"}}}}}}),
+        ),
+        (
+            "freetext",
+            json!({"size": 100, "sort": [{"eventtime": "desc"}], "track_total_hits": true,
+                   "query": within(json!({"query_string": {"query": word}}))}),
+        ),
+    ]
+}
+
+fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect(addr)?;
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 256 << 10];
+    loop {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no HTTP header end")?;
+    let status = String::from_utf8_lossy(&raw[..split])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((status, raw[split + 4..].to_vec()))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
+    let (input, set) = ensure_input(args)?;
+    let data = args
+        .work_dir
+        .join(format!("search-data-{}-{}-{}", args.events, args.seed, args.days));
+    let table = data.join("cloudtrail");
+    let ts = args.trailscope.to_string_lossy().to_string();
+    let data_s = data.to_string_lossy().to_string();
+    if s.reingest || !table.join("_delta_log").is_dir() {
+        let _ = std::fs::remove_dir_all(&data);
+        let input_s = input.to_string_lossy().to_string();
+        let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
+        let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
+        if let Some(g) = &geo {
+            cmd.extend(["--geoip-db", g.as_str()]);
+        } else {
+            eprintln!("note: no --geoip-db: the geotile query will find no points");
+        }
+        cmd.extend(["ingest", input_s.as_str()]);
+        eprintln!("ingesting: {}", cmd.join(" "));
+        measured(&cmd)?;
+    }
+    let start = input_start()?;
+    let end = start + chrono::Duration::days(i64::from(args.days));
+    let (start_s, end_s) = (
+        start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        end.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
+
+    // trailscope: a release server, queried over HTTP.
+    let mut child = Command::new(&args.trailscope)
+        .args([
+            "--data-dir",
+            &data_s,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--query-timeout",
+            "300",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start trailscope serve")?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let addr: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|x| x.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .with_context(|| format!("no address in {line:?}"))?;
+    let mut ours = Vec::new();
+    for (name, body) in requests(&start_s, &end_s, &s.word) {
+        let bytes = serde_json::to_vec(&body)?;
+        let mut times = Vec::new();
+        let mut summary = String::new();
+        for i in 0..=s.runs {
+            let t = Instant::now();
+            let (status, resp) = post(addr, "/_elastic/cloudtrail/_search", &bytes)?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if status != 200 {
+                let _ = child.kill();
+                bail!("{name}: HTTP {status}: {}", String::from_utf8_lossy(&resp));
+            }
+            if i == 0 {
+                let v: Value = serde_json::from_slice(&resp)?;
+                let hits = v["hits"]["hits"].as_array().map_or(0, Vec::len);
+                let total = &v["hits"]["total"]["value"];
+                let buckets = v["aggregations"]["a"]["buckets"]
+                    .as_array()
+                    .or_else(|| v["aggregations"]["per_hour"]["buckets"].as_array())
+                    .map_or(0, Vec::len);
+                let value = &v["aggregations"]["a"]["value"];
+                summary = format!("hits {hits}, total {total}, buckets {buckets}, value {value}");
+            } else {
+                times.push(ms);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        ours.push((name, percentile(&times, 50.0), percentile(&times, 95.0), summary));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // DuckDB on the same files.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_search.py");
+    let out = Command::new(&args.python)
+        .arg(&script)
+        .arg(&table)
+        .args([
+            "--runs",
+            &s.runs.to_string(),
+            "--start",
+            &start_s,
+            "--end",
+            &end_s,
+            "--word",
+            &s.word,
+        ])
+        .output()
+        .context("cannot run the DuckDB script")?;
+    if !out.status.success() {
+        bail!("DuckDB script failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let duck: Value = serde_json::from_slice(&out.stdout).context("DuckDB script output")?;
+
+    println!(
+        "data: {} events over {} days ({start_s} .. {end_s}); {} runs per query after a warm-up; DuckDB {} with {} threads",
+        set["events"], args.days, s.runs, duck["version"], duck["threads"]
+    );
+    println!();
+    println!("| query | trailscope p50 ms | trailscope p95 ms | DuckDB p50 ms | DuckDB p95 ms | trailscope answer |");
+    println!("|---|---|---|---|---|---|");
+    for (name, p50, p95, summary) in &ours {
+        let d = &duck["queries"][*name];
+        println!(
+            "| {name} | {p50:.1} | {p95:.1} | {:.1} | {:.1} | {summary} |",
+            d["p50_ms"].as_f64().unwrap_or(f64::NAN),
+            d["p95_ms"].as_f64().unwrap_or(f64::NAN)
+        );
+    }
+    Ok(())
+}
