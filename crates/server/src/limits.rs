@@ -143,3 +143,46 @@ impl Gate {
         Ok(SessionContext::new_with_state(state))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use datafusion::execution::memory_pool::MemoryConsumer;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrency_is_bounded_and_waits_are_short() {
+        let gate = Gate::new(Limits {
+            max_concurrent: 1,
+            queue_wait: Duration::from_millis(50),
+            ..Limits::default()
+        });
+        let first = gate.admit().await;
+        assert!(first.is_ok());
+        assert_eq!(gate.in_flight(), 1);
+        assert!(gate.admit().await.is_err(), "a second query must be turned away");
+        drop(first);
+        assert!(gate.admit().await.is_ok(), "the slot is free again");
+    }
+
+    #[test]
+    fn a_query_is_held_to_its_own_budget_and_the_servers() {
+        let server: Arc<dyn MemoryPool> = Arc::new(GreedyMemoryPool::new(150));
+        let pool = |query| -> Arc<dyn MemoryPool> {
+            Arc::new(QueryPool {
+                query: GreedyMemoryPool::new(query),
+                server: Arc::clone(&server),
+            })
+        };
+        let (a, b) = (pool(100), pool(100));
+        let ra = MemoryConsumer::new("a").register(&a);
+        let rb = MemoryConsumer::new("b").register(&b);
+        assert!(ra.try_grow(101).is_err(), "over the query's own budget");
+        assert!(ra.try_grow(100).is_ok());
+        assert!(rb.try_grow(60).is_err(), "over what the server has left");
+        assert_eq!(b.reserved(), 0, "a refused reservation is rolled back");
+        assert!(rb.try_grow(50).is_ok());
+        drop(ra);
+        assert_eq!(server.reserved(), 50);
+    }
+}
