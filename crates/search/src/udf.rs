@@ -270,19 +270,26 @@ fn points(args: &ScalarFunctionArgs) -> Result<(Float64Array, Float64Array)> {
     ))
 }
 
-fn geotile_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-    let zoom = scalar_int(&args.args[2], "the zoom")?.clamp(0, 29) as u32;
-    let (lat, lon) = points(&args)?;
+/// A text key per point (null where either coordinate is).
+fn point_keys(args: &ScalarFunctionArgs, key: impl Fn(f64, f64) -> String) -> Result<ColumnarValue> {
+    let (lat, lon) = points(args)?;
     let mut out = StringBuilder::new();
     for i in 0..lat.len() {
         if lat.is_null(i) || lon.is_null(i) {
             out.append_null();
         } else {
-            let (x, y) = tile_of(lat.value(i), lon.value(i), zoom);
-            out.append_value(format!("{zoom}/{x}/{y}"));
+            out.append_value(key(lat.value(i), lon.value(i)));
         }
     }
     Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn geotile_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let zoom = scalar_int(&args.args[2], "the zoom")?.clamp(0, 29) as u32;
+    point_keys(&args, |lat, lon| {
+        let (x, y) = tile_of(lat, lon, zoom);
+        format!("{zoom}/{x}/{y}")
+    })
 }
 
 /// Web-Mercator tile of a point, clamped to the map as Elasticsearch does.
@@ -297,16 +304,7 @@ pub fn tile_of(lat: f64, lon: f64, zoom: u32) -> (u64, u64) {
 
 fn geohash_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
     let precision = scalar_int(&args.args[2], "the precision")?.clamp(1, 12) as usize;
-    let (lat, lon) = points(&args)?;
-    let mut out = StringBuilder::new();
-    for i in 0..lat.len() {
-        if lat.is_null(i) || lon.is_null(i) {
-            out.append_null();
-        } else {
-            out.append_value(geohash_of(lat.value(i), lon.value(i), precision));
-        }
-    }
-    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    point_keys(&args, |lat, lon| geohash_of(lat, lon, precision))
 }
 
 /// The standard base-32 geohash of a point.

@@ -129,21 +129,20 @@ fn merge_params(mut body: Value, params: &HashMap<String, String>) -> Result<Val
     Ok(body)
 }
 
-pub async fn search_all(
-    state: State<Arc<AppState>>,
-    params: Params,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    search_index(state, Path(INDEX.to_string()), params, body).await
+/// The `{index}` of a route, or our index for the routes without one.
+type IndexPath = Option<Path<String>>;
+
+fn index_of(p: IndexPath) -> String {
+    p.map_or_else(|| INDEX.to_string(), |Path(i)| i)
 }
 
-pub async fn search_index(
+pub async fn search(
     State(state): State<Arc<AppState>>,
-    Path(index): Path<String>,
+    index: IndexPath,
     Query(params): Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    check_index(&index)?;
+    check_index(&index_of(index))?;
     let body = merge_params(body_json(body)?, &params)?;
     Ok(Json(search_body(&state, body).await?))
 }
@@ -158,21 +157,13 @@ async fn search_body(state: &AppState, body: Value) -> Result<Value, ApiError> {
     .await
 }
 
-pub async fn count_all(
-    state: State<Arc<AppState>>,
-    params: Params,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    count_index(state, Path(INDEX.to_string()), params, body).await
-}
-
-pub async fn count_index(
+pub async fn count(
     State(state): State<Arc<AppState>>,
-    Path(index): Path<String>,
+    index: IndexPath,
     Query(params): Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    check_index(&index)?;
+    check_index(&index_of(index))?;
     let body = merge_params(body_json(body)?, &params)?;
     let query = body.get("query").cloned().unwrap_or_else(|| json!({"match_all": {}}));
     let compiler = Compiler::default();
@@ -186,21 +177,13 @@ pub async fn count_index(
     ))
 }
 
-pub async fn msearch_all(
-    state: State<Arc<AppState>>,
-    params: Params,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
-    msearch_index(state, Path(INDEX.to_string()), params, body).await
-}
-
 /// `_msearch`: NDJSON pairs of header and body lines; each search succeeds or fails alone.
-pub async fn msearch_index(
+pub async fn msearch(
     State(state): State<Arc<AppState>>,
-    Path(default_index): Path<String>,
-    Query(_params): Params,
+    index: IndexPath,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let default_index = index_of(index);
     let started = std::time::Instant::now();
     let bytes = body.map_err(|e| ApiError::new(e.status(), "content_too_long_exception", e.to_string()))?;
     let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::bad_request("the _msearch body is not UTF-8"))?;
@@ -286,25 +269,13 @@ fn insert_path(node: &mut Map<String, Value>, parts: &[&str], leaf: Value) {
     }
 }
 
-pub async fn mapping_all() -> Json<Value> {
-    Json(json!({ INDEX: {"mappings": {"properties": properties()}} }))
+pub async fn mapping(index: IndexPath) -> Result<Json<Value>, ApiError> {
+    check_index(&index_of(index))?;
+    Ok(Json(json!({ INDEX: {"mappings": {"properties": properties()}} })))
 }
 
-pub async fn mapping_index(Path(index): Path<String>) -> Result<Json<Value>, ApiError> {
-    check_index(&index)?;
-    Ok(mapping_all().await)
-}
-
-pub async fn field_caps_all(params: Params) -> Json<Value> {
-    field_caps(&params.0)
-}
-
-pub async fn field_caps_index(Path(index): Path<String>, params: Params) -> Result<Json<Value>, ApiError> {
-    check_index(&index)?;
-    Ok(field_caps(&params.0))
-}
-
-fn field_caps(params: &HashMap<String, String>) -> Json<Value> {
+pub async fn field_caps(index: IndexPath, Query(params): Params) -> Result<Json<Value>, ApiError> {
+    check_index(&index_of(index))?;
     let patterns: Vec<String> = params
         .get("fields")
         .map(|f| f.split(',').map(str::to_string).collect())
@@ -320,7 +291,7 @@ fn field_caps(params: &HashMap<String, String>) -> Json<Value> {
             json!({ t: {"type": t, "metadata_field": false, "searchable": true, "aggregatable": f.ty.aggregatable()} }),
         );
     }
-    Json(json!({"indices": [INDEX], "fields": fields}))
+    Ok(Json(json!({"indices": [INDEX], "fields": fields})))
 }
 
 /// `GET /_elastic/{index}`: index settings and mappings.
