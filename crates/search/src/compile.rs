@@ -289,13 +289,24 @@ impl Compiler {
     /// column, or the rest of the original record), ignoring case.
     pub fn free_text(&self, value: &Value) -> Expr {
         match value {
-            Value::Term { text, .. } => conjunction(
-                text.split_whitespace()
-                    .map(|w| anywhere(&format!("%{}%", escape_like(w))))
-                    .collect(),
-            ),
-            Value::Phrase { text, .. } => anywhere(&format!("%{}%", escape_like(text))),
-            Value::Wildcard { parts, .. } => anywhere(&format!("%{}%", like_pattern(parts))),
+            Value::Term { text, .. } => conjunction(text.split_whitespace().map(contains_anywhere).collect()),
+            Value::Phrase { text, .. } => contains_anywhere(text),
+            // A wildcard needs LIKE; its longest literal piece, when it has one, narrows the
+            // rows first with the fast search.
+            Value::Wildcard { parts, .. } => {
+                let like = anywhere(&format!("%{}%", like_pattern(parts)));
+                let longest = parts
+                    .iter()
+                    .filter_map(|p| match p {
+                        WildcardPart::Literal(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .max_by_key(|s| s.len());
+                match longest {
+                    Some(piece) if !piece.is_empty() => contains_anywhere(piece).and(like),
+                    _ => like,
+                }
+            }
         }
     }
 
@@ -362,6 +373,31 @@ fn contains(e: Expr, text: &str) -> Expr {
 
 /// The columns free text looks in: every text leaf and the list fields. Not the template: it
 /// holds the record's key names, and `username` would match every event through them.
+fn text_columns() -> Vec<Expr> {
+    Catalog::get()
+        .fields()
+        .filter(|f| {
+            f.path != schema::RAW_EVENT
+                && matches!(
+                    f.ty,
+                    FieldType::Keyword
+                        | FieldType::Text
+                        | FieldType::Json
+                        | FieldType::Ip
+                        | FieldType::Boolean
+                        | FieldType::KeywordList
+                )
+        })
+        .map(|f| f.expr.clone())
+        .collect()
+}
+
+/// `text` somewhere in the event's text values, ignoring ASCII case.
+fn contains_anywhere(text: &str) -> Expr {
+    udf::text_contains(text, text_columns())
+}
+
+/// A LIKE pattern over the same columns as [`contains_anywhere`].
 fn anywhere(pattern: &str) -> Expr {
     let mut columns = Vec::new();
     for f in Catalog::get().fields() {

@@ -13,7 +13,14 @@ use datafusion::prelude::{Expr, SessionContext, lit};
 
 /// Registers the functions with a session (needed for SQL users and for plans built as text).
 pub fn register(ctx: &SessionContext) {
-    for f in [&*JSON_GET, &*LIST_FIELD, &*CIDR_MATCH, &*GEOTILE, &*GEOHASH] {
+    for f in [
+        &*JSON_GET,
+        &*LIST_FIELD,
+        &*CIDR_MATCH,
+        &*GEOTILE,
+        &*GEOHASH,
+        &*TEXT_CONTAINS,
+    ] {
         ctx.register_udf(f.as_ref().clone());
     }
 }
@@ -87,6 +94,101 @@ udf!(
     |_: &[DataType]| DataType::Utf8,
     geohash_impl
 );
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct TextContains {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for TextContains {
+    fn name(&self) -> &str {
+        "trailscope_text_contains"
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        text_contains_impl(args)
+    }
+}
+
+static TEXT_CONTAINS: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+    Arc::new(ScalarUDF::from(TextContains {
+        signature: Signature::variadic_any(Volatility::Immutable),
+    }))
+});
+
+fn text_contains_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let needle = scalar_text(&args.args[0], "the text to find")?;
+    let finder = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([needle.as_bytes()])
+        .map_err(|e| DataFusionError::Plan(format!("cannot search for '{needle}': {e}")))?;
+    let rows = args.number_rows;
+    let mut hit = vec![false; rows];
+    for column in &args.args[1..] {
+        let array = column.to_array(rows)?;
+        mark_matches(&finder, array.as_ref(), &mut hit)?;
+    }
+    Ok(ColumnarValue::Array(Arc::new(arrow::array::BooleanArray::from(hit))))
+}
+
+/// Sets `hit[row]` for every row of `array` whose text contains the needle.
+fn mark_matches(finder: &aho_corasick::AhoCorasick, array: &dyn Array, hit: &mut [bool]) -> Result<()> {
+    match array.data_type() {
+        DataType::List(_) => {
+            let list = array.as_list::<i32>();
+            let mut inner = vec![false; list.values().len()];
+            mark_matches(finder, list.values().as_ref(), &mut inner)?;
+            for (row, w) in list.offsets().windows(2).enumerate() {
+                let (a, b) = (usize::try_from(w[0]).unwrap_or(0), usize::try_from(w[1]).unwrap_or(0));
+                if !list.is_null(row) && inner.get(a..b).is_some_and(|s| s.contains(&true)) {
+                    hit[row] = true;
+                }
+            }
+        }
+        DataType::Utf8 => mark_contiguous(finder, array.as_string::<i32>(), hit),
+        _ => {
+            // Views and other text types: made contiguous first (a copy at memory speed), so
+            // the search is one pass over the bytes rather than a call per value.
+            let text = arrow::compute::cast(array, &DataType::Utf8)?;
+            mark_contiguous(finder, text.as_string::<i32>(), hit);
+        }
+    }
+    Ok(())
+}
+
+fn mark_contiguous(finder: &aho_corasick::AhoCorasick, text: &arrow::array::StringArray, hit: &mut [bool]) {
+    let data = text.value_data();
+    let offsets = text.value_offsets();
+    let mut at = 0usize;
+    while at < data.len() {
+        let Some(m) = finder.find(aho_corasick::Input::new(data).span(at..data.len())) else {
+            break;
+        };
+        // The row holding the match's first byte; a match running into the next value is not
+        // a match, and the search resumes at that next value.
+        let row = offsets.partition_point(|o| usize::try_from(*o).unwrap_or(0) <= m.start()) - 1;
+        let end = usize::try_from(offsets[row + 1]).unwrap_or(data.len());
+        if m.end() <= end && text.is_valid(row) {
+            hit[row] = true;
+        }
+        // One match is enough for a row: skip to the next value.
+        at = end.max(m.start() + 1);
+    }
+}
+
+/// Whether any of `columns` (text, or lists of text) contains `needle`, ignoring ASCII case.
+/// One pass over each column's bytes instead of a case-insensitive LIKE per value: free text
+/// over every text column is the most expensive query there is.
+pub fn text_contains(needle: &str, columns: Vec<Expr>) -> Expr {
+    let mut args = vec![lit(needle.to_string())];
+    args.extend(columns);
+    TEXT_CONTAINS.call(args)
+}
 
 /// The value at `path` (dot-separated keys) in the JSON text `expr`: strings as themselves,
 /// other scalars as their JSON text, objects and arrays as JSON text. Arrays on the way are
@@ -364,6 +466,23 @@ mod tests {
         assert_eq!(geohash_of(57.64911, 10.40744, 11), "u4pruydqqvj");
         assert_eq!(tile_of(48.8566, 2.3522, 4), (8, 5));
         assert_eq!(tile_of(-90.0, -180.0, 2), (0, 3));
+    }
+
+    #[test]
+    fn text_search_stays_within_values() {
+        let finder = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["ab"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text =
+            arrow::array::StringArray::from(vec![Some("xa"), Some("bz"), None, Some("zzAB"), Some("a"), Some("b")]);
+        let mut hit = vec![false; 6];
+        mark_contiguous(&finder, &text, &mut hit);
+        assert_eq!(hit, vec![false, false, false, true, false, false]);
+        let view = arrow::array::StringViewArray::from(vec!["nothing here", "a long value that has aB in it"]);
+        let mut hit = vec![false; 2];
+        assert!(mark_matches(&finder, &view, &mut hit).is_ok());
+        assert_eq!(hit, vec![false, true]);
     }
 
     #[test]
