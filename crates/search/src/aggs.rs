@@ -20,7 +20,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::compile::{Compiler, RangeBound};
 use crate::error::SearchError;
 use crate::fields::{FieldDef, FieldType};
-use crate::search::{self, Limits, Request, count_rows, filtered, first_u64};
+use crate::search::{self, Limits, Request, count_rows, filtered};
 use crate::{dsl, udf};
 
 /// Runs the `aggs` object of a request over the events matching `filter`.
@@ -926,6 +926,15 @@ async fn grouped(
     if not_null {
         grouped = grouped.filter(col("__key").is_not_null())?;
     }
+    if matches!(a.kind, Kind::Terms { .. }) {
+        // All groups' total, computed before the top-N cut in the same pass, gives
+        // `sum_other_doc_count` without a second scan.
+        let total = Expr::from(datafusion::logical_expr::expr::WindowFunction::new(
+            datafusion::functions_aggregate::sum::sum_udaf(),
+            vec![col("__n")],
+        ));
+        grouped = grouped.window(vec![total.alias("__total")])?;
+    }
     let mut grouped = grouped.sort(sort)?;
     if let Some(n) = limit {
         grouped = grouped.limit(0, Some(n))?;
@@ -996,27 +1005,20 @@ async fn grouped(
 
     let list: Vec<Json> = buckets.into_iter().map(|(_, _, b)| Json::Object(b)).collect();
     Ok(match &a.kind {
-        Kind::Terms { field, .. } => {
+        Kind::Terms { .. } => {
             let listed: i64 = list
                 .iter()
                 .filter_map(|b| b.get("doc_count").and_then(Json::as_i64))
                 .sum();
-            let with_value = if is_list {
-                // Every element counts once, like Elasticsearch's per-term document counts.
-                let batches = base
-                    .select(vec![field.expr.clone().alias("__key")])?
-                    .unnest_columns(&["__key"])?
-                    .aggregate(vec![], vec![count(col("__key"))])?
-                    .collect()
-                    .await?;
-                first_u64(&batches)
-            } else {
-                let batches = base.aggregate(vec![], vec![count(key.clone())])?.collect().await?;
-                first_u64(&batches)
-            };
+            let with_value = batches
+                .iter()
+                .find(|b| b.num_rows() > 0)
+                .and_then(|b| b.column_by_name("__total"))
+                .and_then(|c| c.as_primitive_opt::<Int64Type>().map(|c| c.value(0)))
+                .unwrap_or(0);
             json!({
                 "doc_count_error_upper_bound": 0,
-                "sum_other_doc_count": (i64::try_from(with_value).unwrap_or(i64::MAX) - listed).max(0),
+                "sum_other_doc_count": (with_value - listed).max(0),
                 "buckets": list,
             })
         }
@@ -1063,6 +1065,7 @@ fn key_json(kind: &Kind, scalar: &ScalarValue, bucket: &mut Map<String, Json>) -
             json!(ms)
         }
         (Kind::Histogram { .. }, ScalarValue::Float64(Some(x))) => json!(x),
+        (Kind::GeoGrid { tile: true, .. }, ScalarValue::Int64(Some(packed))) => json!(udf::tile_key(*packed)),
         (_, ScalarValue::TimestampMicrosecond(Some(us), _)) => {
             let ms = us.div_euclid(1000);
             bucket.insert("key_as_string".into(), json!(Zone::Utc.format(ms)));

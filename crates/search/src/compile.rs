@@ -252,18 +252,28 @@ impl Compiler {
                 Some("UTC".into()),
             )),
         };
+        // A bound at midnight UTC on `eventtime` is exactly a bound on the `eventdate` partition:
+        // whole days are then selected by partition alone, with no per-row time comparison.
+        let midnight = |t: DateTime<Utc>| t.timestamp_micros().rem_euclid(86_400_000_000) == 0;
+        let on_event_time = f.path == schema::EVENT_TIME;
         if let Some((t, inclusive)) = lo {
-            parts.push(if inclusive {
-                f.expr.clone().gt_eq(value(t))
-            } else {
-                f.expr.clone().gt(value(t))
-            });
-            if f.path == schema::EVENT_TIME {
+            if on_event_time && inclusive && midnight(t) {
                 parts.push(ident(schema::EVENT_DATE).gt_eq(day(t)));
+            } else {
+                parts.push(if inclusive {
+                    f.expr.clone().gt_eq(value(t))
+                } else {
+                    f.expr.clone().gt(value(t))
+                });
+                if on_event_time {
+                    parts.push(ident(schema::EVENT_DATE).gt_eq(day(t)));
+                }
             }
         }
         if let Some((t, inclusive)) = hi {
-            if f.ty == FieldType::Day && !inclusive {
+            if on_event_time && !inclusive && midnight(t) {
+                parts.push(ident(schema::EVENT_DATE).lt(day(t)));
+            } else if f.ty == FieldType::Day && !inclusive {
                 // An exclusive instant bound on a day column: the day holding the instant just
                 // before it is the last one.
                 parts.push(f.expr.clone().lt_eq(day(t - chrono::Duration::microseconds(1))));
@@ -273,9 +283,9 @@ impl Compiler {
                 } else {
                     f.expr.clone().lt(value(t))
                 });
-            }
-            if f.path == schema::EVENT_TIME {
-                parts.push(ident(schema::EVENT_DATE).lt_eq(day(t)));
+                if on_event_time {
+                    parts.push(ident(schema::EVENT_DATE).lt_eq(day(t)));
+                }
             }
         }
         if parts.is_empty() {
