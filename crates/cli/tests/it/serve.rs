@@ -444,6 +444,61 @@ fn serve_refuses_a_public_address_without_authentication() {
 }
 
 #[test]
+fn users_from_the_config_file_log_in_with_basic_auth() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut hasher = bin()
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run");
+    hasher
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"correct horse battery\n")
+        .expect("write");
+    let out = hasher.wait_with_output().expect("hash");
+    let hash = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let config = tmp.path().join("trailscope.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n\n[[server.users]]\nname = \"auditor\"\npassword_hash = \"{hash}\"\n"
+        ),
+    )
+    .expect("write config");
+    let mut child = bin()
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .arg("serve")
+        .env_remove("TRAILSCOPE_API_TOKENS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    let addr: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    // base64("auditor:correct horse battery") and base64("auditor:wrong")
+    let good = "Basic YXVkaXRvcjpjb3JyZWN0IGhvcnNlIGJhdHRlcnk=";
+    let bad = "Basic YXVkaXRvcjp3cm9uZw==";
+    assert_eq!(http(addr, "GET", "/_elastic/", None, b"", &[]).status, 401);
+    assert_eq!(http(addr, "GET", "/_elastic/", Some(bad), b"", &[]).status, 401);
+    assert_eq!(http(addr, "POST", "/_elastic/_count", Some(good), b"", &[]).status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
 fn heavy_queries_are_stopped_with_clear_errors() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (_, data, _, _) = dataset(tmp.path());
