@@ -5,6 +5,7 @@
 //! (rendered on demand from `eventtemplate`); filters and projections pass through it to the scan.
 
 mod rawevent;
+mod scan;
 
 use std::io::Write;
 use std::sync::Arc;
@@ -55,7 +56,12 @@ pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
     table
         .update_datafusion_session(&ctx.state())
         .map_err(|e| QueryError::Execution(e.into()))?;
-    let provider = table.table_provider().await.map_err(QueryError::Execution)?;
+    // Local tables are read with DataFusion's own Parquet scan (single struct leaves, see
+    // scan.rs); others through delta-rs.
+    let provider: Arc<dyn datafusion::catalog::TableProvider> = match scan::LakeFiles::open(lake) {
+        Some(files) => Arc::new(files),
+        None => table.table_provider().await.map_err(QueryError::Execution)?,
+    };
     ctx.register_table(STORED_TABLE, provider).map_err(classify)?;
     ctx.register_udf(rawevent::udf());
     let view = ctx

@@ -1,0 +1,191 @@
+//! A scan of the table's current files with DataFusion's own Parquet reader.
+//!
+//! The Delta log says which files make up the version (and each file's `eventdate`); reading them
+//! is left to DataFusion's `DataSourceExec`, which resolves struct field access
+//! (`useridentity['arn']`) to single Parquet leaves. delta-rs's scan projects whole root columns,
+//! so a query for one field of `useridentity` or `geoip` decoded all of its leaves.
+//!
+//! Used for local tables, whose files the default `file://` object store reaches; our tables use
+//! no deletion vectors or column mapping, which this scan would not honour (checked on open).
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::datasource::TableType;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::object_store::ObjectStoreUrl;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use trailscope_cloudtrail::schema;
+
+/// One data file of the version.
+#[derive(Debug, Clone)]
+struct DataFile {
+    /// Absolute path (the local store's key).
+    path: String,
+    size: u64,
+    day: i32,
+}
+
+#[derive(Debug)]
+pub struct LakeFiles {
+    table_schema: SchemaRef,
+    file_schema: SchemaRef,
+    partition: FieldRef,
+    files: Vec<DataFile>,
+}
+
+/// Text as DataFusion's Parquet reader produces it (views), so no casts are planned.
+fn view_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+        DataType::Struct(fields) => DataType::Struct(Fields::from(
+            fields.iter().map(|f| view_field(f)).collect::<Vec<_>>(),
+        )),
+        DataType::List(item) => DataType::List(Arc::new(view_field(item))),
+        other => other.clone(),
+    }
+}
+
+fn view_field(f: &Field) -> Field {
+    f.clone().with_data_type(view_type(f.data_type()))
+}
+
+impl LakeFiles {
+    /// The files of `lake`'s current version, or `None` when they are not plain local files.
+    pub fn open(lake: &trailscope_lake::Lake) -> Option<LakeFiles> {
+        let root = std::path::Path::new(lake.location());
+        if !root.is_absolute() && !root.exists() {
+            return None;
+        }
+        let root = std::fs::canonicalize(root).ok()?;
+        let snapshot = lake.table().snapshot().ok()?;
+        let mut files = Vec::new();
+        for f in snapshot.log_data() {
+            let day_text = f.partition_values_map().get(schema::EVENT_DATE).cloned().flatten()?;
+            let day = chrono::NaiveDate::parse_from_str(&day_text, "%Y-%m-%d").ok()?;
+            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+            let path = root.join(f.path().as_ref());
+            files.push(DataFile {
+                path: path.to_str()?.trim_start_matches('/').to_string(),
+                size: u64::try_from(f.size()).ok()?,
+                day: i32::try_from((day - epoch).num_days()).ok()?,
+            });
+        }
+        let table = schema::table_schema();
+        let fields: Vec<Field> = table.fields().iter().map(|f| view_field(f)).collect();
+        let (file_fields, partition): (Vec<Field>, Vec<Field>) =
+            fields.into_iter().partition(|f| f.name() != schema::EVENT_DATE);
+        let partition = Arc::new(partition.into_iter().next()?);
+        let file_schema = Arc::new(Schema::new(file_fields.clone()));
+        let mut all = file_fields;
+        all.push(partition.as_ref().clone());
+        Some(LakeFiles {
+            table_schema: Arc::new(Schema::new(all)),
+            file_schema,
+            partition,
+            files,
+        })
+    }
+
+    /// Whether a file of `day` can hold rows passing `filters` (judged on `eventdate` bounds).
+    fn day_may_match(day: i32, filters: &[Expr]) -> bool {
+        filters.iter().all(|f| day_passes(day, f))
+    }
+}
+
+/// `false` only when `f` provably rejects every row of `day`.
+fn day_passes(day: i32, f: &Expr) -> bool {
+    match f {
+        Expr::BinaryExpr(b) if b.op == Operator::And => day_passes(day, &b.left) && day_passes(day, &b.right),
+        Expr::BinaryExpr(b) => {
+            let (col, value, op) = match (b.left.as_ref(), b.right.as_ref()) {
+                (Expr::Column(c), Expr::Literal(ScalarValue::Date32(Some(v)), _)) => (c, *v, b.op),
+                (Expr::Literal(ScalarValue::Date32(Some(v)), _), Expr::Column(c)) => match b.op.swap() {
+                    Some(op) => (c, *v, op),
+                    None => return true,
+                },
+                _ => return true,
+            };
+            if col.name != schema::EVENT_DATE {
+                return true;
+            }
+            match op {
+                Operator::Eq => day == value,
+                Operator::Lt => day < value,
+                Operator::LtEq => day <= value,
+                Operator::Gt => day > value,
+                Operator::GtEq => day >= value,
+                _ => true,
+            }
+        }
+        Expr::InList(l) if !l.negated => match l.expr.as_ref() {
+            Expr::Column(c) if c.name == schema::EVENT_DATE => l.list.iter().any(|v| match v {
+                Expr::Literal(ScalarValue::Date32(Some(x)), _) => *x == day,
+                _ => true,
+            }),
+            _ => true,
+        },
+        _ => true,
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for LakeFiles {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.table_schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        // Files are pruned and row groups skipped with the filters, but DataFusion still
+        // applies them to the rows.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let parquet = state.config_options().execution.parquet.clone();
+        let mut source = ParquetSource::new(
+            TableSchema::builder(Arc::clone(&self.file_schema))
+                .with_table_partition_cols(vec![Arc::clone(&self.partition)])
+                .build(),
+        )
+        .with_table_parquet_options(datafusion::config::TableParquetOptions {
+            global: parquet,
+            ..Default::default()
+        });
+        if let Some(predicate) = filters.iter().cloned().reduce(Expr::and) {
+            let df_schema = datafusion::common::DFSchema::try_from(self.table_schema.as_ref().clone())?;
+            source = source.with_predicate(state.create_physical_expr(predicate, &df_schema)?);
+        }
+        let partitions = state.config_options().execution.target_partitions.max(1);
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions];
+        let kept = self.files.iter().filter(|f| LakeFiles::day_may_match(f.day, filters));
+        for (i, f) in kept.enumerate() {
+            groups[i % partitions].push(
+                PartitionedFile::new(f.path.clone(), f.size).with_partition_values(vec![ScalarValue::Date32(Some(f.day))]),
+            );
+        }
+        let groups: Vec<FileGroup> = groups.into_iter().filter(|g| !g.is_empty()).map(FileGroup::from).collect();
+        let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+            .with_file_groups(groups)
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        Ok(DataSourceExec::from_data_source(config))
+    }
+}
