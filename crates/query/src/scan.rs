@@ -44,9 +44,9 @@ pub struct LakeFiles {
 fn view_type(t: &DataType) -> DataType {
     match t {
         DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
-        DataType::Struct(fields) => DataType::Struct(Fields::from(
-            fields.iter().map(|f| view_field(f)).collect::<Vec<_>>(),
-        )),
+        DataType::Struct(fields) => {
+            DataType::Struct(Fields::from(fields.iter().map(|f| view_field(f)).collect::<Vec<_>>()))
+        }
         DataType::List(item) => DataType::List(Arc::new(view_field(item))),
         other => other.clone(),
     }
@@ -177,10 +177,15 @@ impl TableProvider for LakeFiles {
         let kept = self.files.iter().filter(|f| LakeFiles::day_may_match(f.day, filters));
         for (i, f) in kept.enumerate() {
             groups[i % partitions].push(
-                PartitionedFile::new(f.path.clone(), f.size).with_partition_values(vec![ScalarValue::Date32(Some(f.day))]),
+                PartitionedFile::new(f.path.clone(), f.size)
+                    .with_partition_values(vec![ScalarValue::Date32(Some(f.day))]),
             );
         }
-        let groups: Vec<FileGroup> = groups.into_iter().filter(|g| !g.is_empty()).map(FileGroup::from).collect();
+        let groups: Vec<FileGroup> = groups
+            .into_iter()
+            .filter(|g| !g.is_empty())
+            .map(FileGroup::from)
+            .collect();
         let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
