@@ -12,7 +12,7 @@ use std::sync::LazyLock;
 
 use arrow::datatypes::DataType;
 use datafusion::functions::core::expr_fn::get_field;
-use datafusion::prelude::{Expr, ident, lit};
+use datafusion::prelude::{Expr, ident};
 use trailscope_cloudtrail::schema;
 
 use crate::udf;
@@ -368,11 +368,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
-}
-
-/// A literal for comparing with a text column.
-pub fn text(value: &str) -> Expr {
-    lit(value.to_string())
 }
 
 #[cfg(test)]
