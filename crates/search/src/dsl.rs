@@ -110,20 +110,11 @@ fn clause(c: &Compiler, kind: &str, body: &Json) -> Result<Expr, SearchError> {
             let values = values
                 .as_array()
                 .ok_or_else(|| bad_request(format!("[terms] values of '{field}' must be a list")))?;
-            let any = values
-                .iter()
-                .map(|v| scalar_text(kind, v).and_then(|t| c.term(&f, &t, true)))
-                .collect::<Result<_, _>>()?;
-            Ok(disjunction(any))
+            any_term(c, kind, &f, values)
         }
         "ids" => {
-            let f = c.field("eventid")?;
             let values = body.get("values").and_then(Json::as_array).cloned().unwrap_or_default();
-            let any = values
-                .iter()
-                .map(|v| scalar_text(kind, v).and_then(|t| c.term(&f, &t, true)))
-                .collect::<Result<_, _>>()?;
-            Ok(disjunction(any))
+            any_term(c, kind, &c.field("eventid")?, &values)
         }
         "range" => {
             let (field, params) = single_field(kind, body)?;
@@ -222,6 +213,15 @@ fn bool_query(c: &Compiler, body: &Json) -> Result<Expr, SearchError> {
         required.push(negate(e));
     }
     Ok(conjunction(required))
+}
+
+/// Matches any of `values` exactly (`terms`, `ids`).
+fn any_term(c: &Compiler, kind: &str, f: &crate::fields::FieldDef, values: &[Json]) -> Result<Expr, SearchError> {
+    let any = values
+        .iter()
+        .map(|v| scalar_text(kind, v).and_then(|t| c.term(f, &t, true)))
+        .collect::<Result<_, _>>()?;
+    Ok(disjunction(any))
 }
 
 /// `{"field": params}` → (field, params), skipping Elasticsearch's non-field keys.

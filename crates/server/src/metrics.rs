@@ -26,6 +26,14 @@ pub struct Gauges {
     pub table_events: u64,
 }
 
+/// One metric in Prometheus' text format: its help and type lines, then a line per label set.
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, lines: Vec<(String, String)>) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in lines {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
 impl Metrics {
     pub fn request(&self, route: &str, status: u16) {
         if let Ok(mut m) = self.requests.lock() {
@@ -59,12 +67,6 @@ impl Metrics {
 
     pub fn render(&self, g: &Gauges) -> String {
         let mut out = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, String)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in lines {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
-        };
         let requests = self
             .requests
             .lock()
@@ -75,6 +77,7 @@ impl Metrics {
             })
             .unwrap_or_default();
         metric(
+            &mut out,
             "trailscope_http_requests_total",
             "counter",
             "HTTP requests by route and status.",
@@ -91,13 +94,8 @@ impl Metrics {
             load(&self.query_micros) as f64 / 1e6
         );
         let _ = writeln!(out, "trailscope_query_seconds_count {}", load(&self.queries));
-        let mut metric = |name: &str, kind: &str, help: &str, lines: Vec<(String, String)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in lines {
-                let _ = writeln!(out, "{name}{labels} {value}");
-            }
-        };
         metric(
+            &mut out,
             "trailscope_queries_rejected_total",
             "counter",
             "Queries refused or stopped by a limit.",
@@ -108,24 +106,28 @@ impl Metrics {
             ],
         );
         metric(
+            &mut out,
             "trailscope_unauthorized_requests_total",
             "counter",
             "Requests refused for missing or wrong credentials.",
             vec![(String::new(), load(&self.unauthorized).to_string())],
         );
         metric(
+            &mut out,
             "trailscope_queries_in_flight",
             "gauge",
             "Queries running now.",
             vec![(String::new(), g.in_flight.to_string())],
         );
         metric(
+            &mut out,
             "trailscope_query_memory_reserved_bytes",
             "gauge",
             "Memory held by running queries' operators.",
             vec![(String::new(), g.server_memory_reserved.to_string())],
         );
         metric(
+            &mut out,
             "trailscope_table_version",
             "gauge",
             "Delta table version being served.",
@@ -135,12 +137,14 @@ impl Metrics {
             )],
         );
         metric(
+            &mut out,
             "trailscope_table_files",
             "gauge",
             "Data files in the served table version.",
             vec![(String::new(), g.table_files.to_string())],
         );
         metric(
+            &mut out,
             "trailscope_table_events",
             "gauge",
             "Events in the served table version.",

@@ -49,27 +49,31 @@ fn start(data: &Path, log: &Path, extra: &[&str], token: Option<&str>) -> Server
         None => cmd.env_remove("TRAILSCOPE_API_TOKENS"),
     };
     let mut child = cmd.spawn().expect("start trailscope serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "no address in {line:?}; log: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            )
-        });
+    let addr = listening_addr(&mut child).unwrap_or_else(|line| {
+        panic!(
+            "no address in {line:?}; log: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        )
+    });
     Server {
         child,
         addr,
         log: log.to_path_buf(),
     }
+}
+
+/// The address `trailscope serve` prints on its first line (all interfaces reached by loopback),
+/// or that line when it holds none.
+fn listening_addr(child: &mut Child) -> Result<SocketAddr, String> {
+    let mut line = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        let _ = BufReader::new(stdout).read_line(&mut line);
+    }
+    line.split("http://")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.replace("0.0.0.0", "127.0.0.1").parse().ok())
+        .ok_or(line)
 }
 
 struct Response {
@@ -417,23 +421,7 @@ fn serve_refuses_a_public_address_without_authentication() {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = cmd.spawn().expect("start");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("line");
-        let port: u16 = line
-            .rsplit(':')
-            .next()
-            .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        let _ = port;
-        let addr: SocketAddr = line
-            .split("http://")
-            .nth(1)
-            .and_then(|s| s.split_whitespace().next())
-            .and_then(|s| s.replace("0.0.0.0", "127.0.0.1").parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+        let addr = listening_addr(&mut child).unwrap_or_else(|line| panic!("no address in {line:?}"));
         (child, addr)
     };
     let (mut child, addr) = server;
@@ -478,16 +466,7 @@ fn users_from_the_config_file_log_in_with_basic_auth() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("line");
-    let addr: SocketAddr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
+    let addr = listening_addr(&mut child).unwrap_or_else(|line| panic!("no address in {line:?}"));
     // base64("auditor:correct horse battery") and base64("auditor:wrong")
     let good = "Basic YXVkaXRvcjpjb3JyZWN0IGhvcnNlIGJhdHRlcnk=";
     let bad = "Basic YXVkaXRvcjp3cm9uZw==";

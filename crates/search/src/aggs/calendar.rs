@@ -117,14 +117,18 @@ impl Zone {
 
     /// The start of the calendar bucket after the one starting at `ms`.
     pub(super) fn next(self, ms: i64, unit: Unit) -> Option<i64> {
+        match unit {
+            // Sub-day units step in absolute time so DST changes neither skip nor repeat.
+            Unit::Minute => return Some(ms + 60_000),
+            Unit::Hour => return Some(ms + 3_600_000),
+            _ => {}
+        }
         let offset = self.offset_at(ms);
         let local: NaiveDateTime = DateTime::<Utc>::from_timestamp_millis(ms)?
             .with_timezone(&offset)
             .naive_local();
         let next = match unit {
-            Unit::Minute => local + chrono::Duration::minutes(1),
-            Unit::Hour => local + chrono::Duration::hours(1),
-            Unit::Day => local + chrono::Duration::days(1),
+            Unit::Minute | Unit::Hour | Unit::Day => local + chrono::Duration::days(1),
             Unit::Week => local + chrono::Duration::weeks(1),
             Unit::Month => local.checked_add_months(Months::new(1))?,
             Unit::Quarter => local.checked_add_months(Months::new(3))?,
@@ -134,10 +138,6 @@ impl Zone {
             Zone::Named(tz) => tz.from_local_datetime(&next).earliest()?.with_timezone(&Utc),
             _ => offset.from_local_datetime(&next).single()?.with_timezone(&Utc),
         };
-        if matches!(unit, Unit::Minute | Unit::Hour) {
-            // Sub-day units step in absolute time so DST changes neither skip nor repeat.
-            return Some(ms + if unit == Unit::Minute { 60_000 } else { 3_600_000 });
-        }
         Some(utc.timestamp_millis())
     }
 }
