@@ -20,7 +20,7 @@ use crate::{Cli, Command, DemoArgs, IngestArgs, OutputFormat, ServeArgs};
 /// Exit code of an ingest that quarantined something.
 const EXIT_QUARANTINED: u8 = 3;
 
-fn table_dir(data_dir: &Path) -> PathBuf {
+pub(crate) fn table_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("cloudtrail")
 }
 
@@ -64,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo(args) => demo(&cli, args).await,
         Command::Serve(args) => serve(&cli, args).await,
         Command::HashPassword => hash_password(),
+        Command::LookupEvents(args) => crate::lookup::run(&cli, args).await,
     }
 }
 
@@ -142,6 +143,13 @@ fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Confi
         limits,
         auth: trailscope_server::Auth::new(tokens, users)?,
         refresh: secs(args.refresh_secs, "--refresh-secs")?,
+        aws: trailscope_server::aws::AwsApi {
+            keys: match &args.access_keys {
+                Some(path) => trailscope_server::aws::AccessKeys::load(path)?,
+                None => trailscope_server::aws::AccessKeys::default(),
+            },
+            token_key: crate::lookup::token_key(&cli.data_dir)?,
+        },
     })
 }
 
@@ -179,7 +187,7 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
     None
 }
 
-async fn open_lake(data_dir: &Path) -> Result<Lake> {
+pub(crate) async fn open_lake(data_dir: &Path) -> Result<Lake> {
     Ok(Lake::open_or_create(&table_dir(data_dir)).await?)
 }
 

@@ -3,8 +3,11 @@
 //! Data goes to stdout; progress, logs and hints to stderr. Exit codes: 0 success, 1 error,
 //! 2 usage error, 3 ingest finished but quarantined something (see `trailscope quarantine`).
 
+mod awsformat;
+mod awstable;
 mod commands;
 mod config;
+mod lookup;
 mod progress;
 
 use std::path::PathBuf;
@@ -68,6 +71,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print the argon2id hash of a password read from stdin, for [[server.users]] in trailscope.toml.
     HashPassword,
+    /// Look events up as `aws cloudtrail lookup-events` does (same arguments and output), in
+    /// the local table or on a server (--endpoint-url).
+    LookupEvents(lookup::LookupArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -102,6 +108,10 @@ pub struct ServeArgs {
     /// How often to look for newly ingested data, in seconds.
     #[arg(long, default_value_t = 2.0, value_name = "SECS")]
     pub refresh_secs: f64,
+    /// AWS access keys for the LookupEvents API (SigV4): one `ACCESS_KEY_ID SECRET` pair per
+    /// line; the file must not be readable by group or others.
+    #[arg(long, env = "TRAILSCOPE_ACCESS_KEYS_FILE", value_name = "FILE")]
+    pub access_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

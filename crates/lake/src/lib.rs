@@ -144,6 +144,22 @@ impl Lake {
         Ok(lake)
     }
 
+    /// The existing table at `location` as it was at `version`, for a reader that must see one
+    /// version throughout (LookupEvents pages). Fails once `vacuum` removed that version's files.
+    pub async fn open_version(location: &Path, version: u64) -> Result<Self, LakeError> {
+        let display = location.display().to_string();
+        let url = deltalake::ensure_table_uri(&display).map_err(open_err(&display))?;
+        let table = deltalake::open_table_with_version(url, version)
+            .await
+            .map_err(open_err(&display))?;
+        let lake = Self {
+            table,
+            location: display,
+        };
+        lake.check_schema()?;
+        Ok(lake)
+    }
+
     fn check_schema(&self) -> Result<(), LakeError> {
         let snapshot = self.table.snapshot().map_err(LakeError::Read)?;
         let names: Vec<String> = snapshot.schema().fields().map(|f| f.name().clone()).collect();

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use trailscope_cloudtrail::schema;
+
 use crate::{Lake, LakeError};
 
 /// Files, bytes and rows of the current table version.
@@ -31,5 +33,26 @@ impl Lake {
         }
         stats.partitions = partitions.len() as u64;
         Ok(stats)
+    }
+}
+
+impl Lake {
+    /// The `eventdate` partitions of the current version, as days since 1970, ascending.
+    /// Read from the log alone; a partition value that is not a date is skipped.
+    pub fn days(&self) -> Result<Vec<i32>, LakeError> {
+        let snapshot = self.table.snapshot().map_err(LakeError::Read)?;
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+        let mut days: Vec<i32> = snapshot
+            .log_data()
+            .into_iter()
+            .filter_map(|f| {
+                let text = f.partition_values_map().get(schema::EVENT_DATE).cloned().flatten()?;
+                let day = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()?;
+                i32::try_from((day - epoch).num_days()).ok()
+            })
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        Ok(days)
     }
 }

@@ -335,7 +335,17 @@ pub(crate) async fn hits_for(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let batches = fetch_rows(ctx, &rows).await?;
+    let batches = fetch_rows(
+        ctx,
+        &rows,
+        vec![
+            ident("eventid"),
+            ident(schema::RAW_EVENT),
+            ident(schema::GEOIP),
+            ident(schema::TAGS),
+        ],
+    )
+    .await?;
     let terms = match &req.highlight {
         Some(_) => highlight::terms(&req.query, c),
         None => Vec::new(),
@@ -344,9 +354,9 @@ pub(crate) async fn hits_for(
     let mut found: std::collections::HashMap<(String, i64), Json> = std::collections::HashMap::new();
     for batch in &batches {
         let extras = enrichment_json(batch)?;
-        let ids = trailscope_cloudtrail::template::to_text(batch.column(0).as_ref())?;
-        let objects = trailscope_cloudtrail::template::to_text(batch.column(1).as_ref())?;
-        let indexes = batch.column(2).as_primitive::<arrow::datatypes::Int64Type>();
+        let objects = trailscope_cloudtrail::template::to_text(batch.column(0).as_ref())?;
+        let indexes = batch.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+        let ids = trailscope_cloudtrail::template::to_text(batch.column(2).as_ref())?;
         let raw = trailscope_cloudtrail::template::to_text(batch.column(3).as_ref())?;
         for row in 0..batch.num_rows() {
             let mut source: Map<String, Json> = if raw.is_null(row) {
@@ -388,11 +398,11 @@ pub(crate) async fn hits_for(
 }
 
 /// A row's identity in the table (unique: one per record of one source object) and its day.
-#[derive(Debug, Clone)]
-struct RowKey {
-    object: String,
-    index: i64,
-    day: i32,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowKey {
+    pub object: String,
+    pub index: i64,
+    pub day: i32,
 }
 
 /// The identities and sort values of a page, in order.
@@ -415,9 +425,14 @@ fn page_rows(page: &[RecordBatch], keys: usize) -> Result<(Vec<RowKey>, Vec<Vec<
     Ok((rows, sorts))
 }
 
-/// The displayed columns of exactly `rows`: their days bound the partitions read, their
-/// object ids are pushed into the scan, and the pairs are matched exactly by the caller.
-async fn fetch_rows(ctx: &SessionContext, rows: &[RowKey]) -> Result<Vec<RecordBatch>, SearchError> {
+/// `columns` of exactly `rows`, after each row's object id and index: the rows' days bound the
+/// partitions read, their object ids are pushed into the scan, and the caller matches the
+/// (object, index) pairs exactly. Rows come back in storage order.
+pub async fn fetch_rows(
+    ctx: &SessionContext,
+    rows: &[RowKey],
+    columns: Vec<Expr>,
+) -> Result<Vec<RecordBatch>, SearchError> {
     let mut days: Vec<i32> = rows.iter().map(|r| r.day).collect();
     days.sort_unstable();
     days.dedup();
@@ -438,14 +453,12 @@ async fn fetch_rows(ctx: &SessionContext, rows: &[RowKey]) -> Result<Vec<RecordB
         .and(ident("sourceindex").in_list(indexes.into_iter().map(lit).collect(), false));
     Ok(filtered(ctx, filter)
         .await?
-        .select(vec![
-            ident("eventid"),
-            ident(schema::SOURCE_OBJECT_ID),
-            ident("sourceindex"),
-            ident(schema::RAW_EVENT),
-            ident(schema::GEOIP),
-            ident(schema::TAGS),
-        ])?
+        .select(
+            [ident(schema::SOURCE_OBJECT_ID), ident("sourceindex")]
+                .into_iter()
+                .chain(columns)
+                .collect::<Vec<_>>(),
+        )?
         .collect()
         .await?)
 }

@@ -2,7 +2,8 @@
 //!
 //! - `/_elastic/…`: an Elasticsearch-compatible subset over the index `cloudtrail`
 //!   ([`es`]);
-//! - `/api/sql`, `/api/fields`, `/api/health` and `/metrics` ([`api`]).
+//! - `/api/sql`, `/api/fields`, `/api/health` and `/metrics` ([`api`]);
+//! - `POST /`: CloudTrail's `LookupEvents` as AWS serves it, SigV4-signed ([`aws`]).
 //!
 //! Every query runs under the limits of [`limits::Gate`]: a bounded number at a time, each with a
 //! timeout and a memory budget. Authentication ([`auth::Auth`]) is required whenever the server
@@ -10,6 +11,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod aws;
 mod error;
 pub mod es;
 pub mod limits;
@@ -45,6 +47,7 @@ pub struct Config {
     pub auth: Auth,
     /// How often the table's log is checked for new commits.
     pub refresh: Duration,
+    pub aws: aws::AwsApi,
 }
 
 #[derive(Debug, Error)]
@@ -72,6 +75,7 @@ pub struct AppState {
     pub table: Arc<table::Table>,
     pub gate: limits::Gate,
     pub auth: Auth,
+    pub aws: aws::AwsApi,
     metrics: metrics::Metrics,
 }
 
@@ -98,6 +102,7 @@ pub async fn serve(
         table,
         gate: limits::Gate::new(config.limits),
         auth: config.auth,
+        aws: config.aws,
         metrics: metrics::Metrics::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -139,6 +144,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/health", get(api::health))
         .route("/metrics", get(api::metrics))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))
+        // AWS clients sign each request (SigV4), checked by the handler itself.
+        .route("/", post(aws::handle))
         .layer(middleware::from_fn(product_header))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -194,11 +201,23 @@ where
     F: FnOnce(SessionContext) -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,
 {
+    run_query_on(state, state.table.current(), f).await
+}
+
+/// [`run_query`] on a given table version.
+pub(crate) async fn run_query_on<T, F, Fut>(
+    state: &AppState,
+    snapshot: Arc<table::Snapshot>,
+    f: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(SessionContext) -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
     let permit = state.gate.admit().await.map_err(|b| {
         state.metrics.busy();
         ApiError::busy(b.running)
     })?;
-    let snapshot = state.table.current();
     let ctx = state
         .gate
         .query_context(&snapshot.ctx)

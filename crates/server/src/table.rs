@@ -4,7 +4,7 @@
 //! share; a request holds an `Arc` to the snapshot it started on, so a refresh never changes
 //! the data under a running query. Field discovery is computed once per version, on demand.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use datafusion::prelude::SessionContext;
@@ -20,6 +20,8 @@ pub struct Snapshot {
     pub version: Option<u64>,
     pub files: u64,
     pub events: u64,
+    /// The `eventdate` partitions, ascending (days since 1970).
+    pub days: Vec<i32>,
     pub fields: OnceCell<Arc<Discovery>>,
 }
 
@@ -33,9 +35,14 @@ impl std::fmt::Debug for Snapshot {
     }
 }
 
+/// Earlier versions kept open for readers that asked for them (LookupEvents pages).
+const KEPT_VERSIONS: usize = 4;
+
 #[derive(Debug)]
 pub struct Table {
     current: RwLock<Arc<Snapshot>>,
+    location: String,
+    earlier: Mutex<Vec<Arc<Snapshot>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +51,8 @@ pub enum TableError {
     Lake(#[from] trailscope_lake::LakeError),
     #[error(transparent)]
     Query(#[from] trailscope_query::QueryError),
+    #[error("table version {0:?} can no longer be read (its files were compacted and vacuumed)")]
+    Gone(Option<u64>),
 }
 
 async fn snapshot(lake: &Lake) -> Result<Snapshot, TableError> {
@@ -54,6 +63,7 @@ async fn snapshot(lake: &Lake) -> Result<Snapshot, TableError> {
         version: lake.version(),
         files: stats.files,
         events: stats.rows,
+        days: lake.days()?,
         fields: OnceCell::new(),
     })
 }
@@ -62,7 +72,43 @@ impl Table {
     pub async fn open(lake: &Lake) -> Result<Table, TableError> {
         Ok(Table {
             current: RwLock::new(Arc::new(snapshot(lake).await?)),
+            location: lake.location().to_string(),
+            earlier: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The table as it was at `version`: the current snapshot, a kept one, or one opened from
+    /// the log (and kept, dropping the least recently opened).
+    pub async fn at(&self, version: Option<u64>) -> Result<Arc<Snapshot>, TableError> {
+        let current = self.current();
+        if current.version == version {
+            return Ok(current);
+        }
+        let Some(v) = version else {
+            return Err(TableError::Gone(None));
+        };
+        let kept = |earlier: &Mutex<Vec<Arc<Snapshot>>>| {
+            earlier
+                .lock()
+                .ok()
+                .and_then(|e| e.iter().find(|s| s.version == version).cloned())
+        };
+        if let Some(s) = kept(&self.earlier) {
+            return Ok(s);
+        }
+        let lake = Lake::open_version(std::path::Path::new(&self.location), v)
+            .await
+            .map_err(|_| TableError::Gone(Some(v)))?;
+        let opened = Arc::new(snapshot(&lake).await?);
+        if let Ok(mut e) = self.earlier.lock() {
+            if !e.iter().any(|s| s.version == version) {
+                if e.len() >= KEPT_VERSIONS {
+                    e.remove(0);
+                }
+                e.push(Arc::clone(&opened));
+            }
+        }
+        Ok(opened)
     }
 
     pub fn current(&self) -> Arc<Snapshot> {

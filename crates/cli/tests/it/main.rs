@@ -6,6 +6,7 @@
 mod bad_input;
 mod corpus;
 mod crash;
+mod lookup;
 mod serve;
 
 use std::path::{Path, PathBuf};

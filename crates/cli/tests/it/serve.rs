@@ -15,9 +15,9 @@ use crate::{bin, repo, run, shared_data};
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
     log: PathBuf,
 }
 
@@ -28,7 +28,7 @@ impl Drop for Server {
     }
 }
 
-fn start(data: &Path, log: &Path, extra: &[&str], token: Option<&str>) -> Server {
+pub(crate) fn start(data: &Path, log: &Path, extra: &[&str], token: Option<&str>) -> Server {
     let mut cmd = bin();
     cmd.arg("--data-dir")
         .arg(data)
