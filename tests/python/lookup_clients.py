@@ -176,7 +176,8 @@ def aws_env(args):
 
 def aws(args, *cli):
     return subprocess.run(
-        ["aws", "cloudtrail", "lookup-events", "--endpoint-url", args.endpoint, *cli],
+        # `python -m awscli` is the `aws` command, found even where pip's scripts are not on PATH.
+        [sys.executable, "-m", "awscli", "cloudtrail", "lookup-events", "--endpoint-url", args.endpoint, *cli],
         env=aws_env(args),
         capture_output=True,
         text=True,

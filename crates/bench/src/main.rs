@@ -8,6 +8,7 @@
 //! Ingest: each side runs as its own child process, measured by a wrapper (`measure`) that reports
 //! wall time, CPU time and peak RSS of exactly that child (getrusage of its only child).
 
+mod lookup;
 mod search;
 
 use std::path::{Path, PathBuf};
@@ -48,6 +49,8 @@ struct Args {
 enum Cmd {
     /// Search latency: `trailscope serve` over HTTP vs DuckDB on the table's Parquet files.
     Search(search::SearchArgs),
+    /// LookupEvents latency per attribute key and with concurrent clients, vs DuckDB.
+    Lookup(lookup::LookupArgs),
     /// Runs a command and prints its resource usage as JSON (used internally).
     Measure {
         #[arg(trailing_var_arg = true, required = true)]
@@ -157,6 +160,7 @@ fn main() -> Result<()> {
     match &args.cmd {
         Some(Cmd::Measure { command }) => return measure(command),
         Some(Cmd::Search(s)) => return search::run(&args, s),
+        Some(Cmd::Lookup(l)) => return lookup::run(&args, l),
         None => {}
     }
     let (input, set) = ensure_input(&args)?;

@@ -73,11 +73,20 @@ fn requests(start: &str, end: &str, word: &str) -> Vec<(&'static str, Value)> {
 }
 
 fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
+    post_with(addr, path, body, &[("Content-Type", "application/json")])
+}
+
+/// One `Connection: close` POST with `headers` (besides Host and Content-Length).
+pub(crate) fn post_with(addr: SocketAddr, path: &str, body: &[u8], headers: &[(&str, &str)]) -> Result<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect(addr)?;
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+    let mut head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
     s.write_all(head.as_bytes())?;
     s.write_all(body)?;
     let mut raw = Vec::new();
@@ -101,7 +110,7 @@ fn post(addr: SocketAddr, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
     Ok((status, raw[split + 4..].to_vec()))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -109,16 +118,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
-pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
+/// The table the search and lookup benchmarks read (ingested once, with GeoIP when given).
+pub(crate) fn search_table(args: &Args, reingest: bool) -> Result<(std::path::PathBuf, std::path::PathBuf, Value)> {
     let (input, set) = ensure_input(args)?;
     let data = args
         .work_dir
         .join(format!("search-data-{}-{}-{}", args.events, args.seed, args.days));
     let table = data.join("cloudtrail");
-    let ts = args.trailscope.to_string_lossy().to_string();
-    let data_s = data.to_string_lossy().to_string();
-    if s.reingest || !table.join("_delta_log").is_dir() {
+    if reingest || !table.join("_delta_log").is_dir() {
         let _ = std::fs::remove_dir_all(&data);
+        let ts = args.trailscope.to_string_lossy().to_string();
+        let data_s = data.to_string_lossy().to_string();
         let input_s = input.to_string_lossy().to_string();
         let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
         let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
@@ -131,24 +141,16 @@ pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
         eprintln!("ingesting: {}", cmd.join(" "));
         measured(&cmd)?;
     }
-    let start = input_start()?;
-    let end = start + chrono::Duration::days(i64::from(args.days));
-    let (start_s, end_s) = (
-        start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-        end.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    );
+    Ok((data, table, set))
+}
 
-    // trailscope: a release server, queried over HTTP.
+/// A release `trailscope serve` on a free loopback port, and its address.
+pub(crate) fn start_server(args: &Args, data: &Path, extra: &[&str]) -> Result<(std::process::Child, SocketAddr)> {
     let mut child = Command::new(&args.trailscope)
-        .args([
-            "--data-dir",
-            &data_s,
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--query-timeout",
-            "300",
-        ])
+        .arg("--data-dir")
+        .arg(data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--query-timeout", "300"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -161,6 +163,20 @@ pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
         .and_then(|x| x.split_whitespace().next())
         .and_then(|x| x.parse().ok())
         .with_context(|| format!("no address in {line:?}"))?;
+    Ok((child, addr))
+}
+
+pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
+    let (data, table, set) = search_table(args, s.reingest)?;
+    let start = input_start()?;
+    let end = start + chrono::Duration::days(i64::from(args.days));
+    let (start_s, end_s) = (
+        start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        end.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
+
+    // trailscope: a release server, queried over HTTP.
+    let (mut child, addr) = start_server(args, &data, &[])?;
     let mut ours = Vec::new();
     for (name, body) in requests(&start_s, &end_s, &s.word) {
         let bytes = serde_json::to_vec(&body)?;

@@ -252,7 +252,8 @@ fn timestamp(micros: i64) -> Expr {
 }
 
 fn day_of(micros: i64) -> i32 {
-    i32::try_from(micros.div_euclid(86_400_000_000)).unwrap_or(i32::MAX)
+    let day = micros.div_euclid(86_400_000_000);
+    i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
 }
 
 /// Every row strictly after `c` in the page order (all keys descending).
@@ -321,13 +322,16 @@ fn hits(batches: &[RecordBatch]) -> Result<Vec<Hit>, LookupError> {
     Ok(out)
 }
 
-/// Up to `want` rows of `filter` on days `lo..=hi`, in page order.
-async fn window(ctx: &SessionContext, filter: Expr, lo: i32, hi: i32, want: usize) -> Result<Vec<Hit>, LookupError> {
+/// Up to `want` rows of `filter` with `lo <= eventtime < hi`, in page order.
+async fn window(ctx: &SessionContext, filter: Expr, w: Window, want: usize) -> Result<Vec<Hit>, LookupError> {
     let day = ident(schema::EVENT_DATE);
+    let time = field(schema::EVENT_TIME)?;
     let bounds = day
         .clone()
-        .gt_eq(lit(ScalarValue::Date32(Some(lo))))
-        .and(day.lt_eq(lit(ScalarValue::Date32(Some(hi)))));
+        .gt_eq(lit(ScalarValue::Date32(Some(day_of(w.lo)))))
+        .and(day.lt_eq(lit(ScalarValue::Date32(Some(day_of(w.hi - 1))))))
+        .and(time.clone().gt_eq(timestamp(w.lo)))
+        .and(time.lt(timestamp(w.hi)));
     let batches = filtered(ctx, bounds.and(filter))
         .await?
         .select(vec![
@@ -349,21 +353,70 @@ async fn window(ctx: &SessionContext, filter: Expr, lo: i32, hi: i32, want: usiz
     hits(&batches)
 }
 
-/// The days to read, newest first: the table's partitions within the request's time range
-/// and not after the cursor.
-fn candidate_days(table: &Table<'_>, req: &Lookup, cursor: Option<&Cursor>) -> Vec<i32> {
-    let lo = req.start.map(|t| day_of(t.timestamp_micros())).unwrap_or(i32::MIN);
-    let mut hi = req.end.map(|t| day_of(t.timestamp_micros())).unwrap_or(i32::MAX);
-    if let Some(c) = cursor {
-        hi = hi.min(day_of(c.time));
+const DAY_US: i64 = 86_400_000_000;
+/// The first window's length: files hold rows in time order, so a few hours of the newest day
+/// is a fraction of its row groups.
+const FIRST_WINDOW_US: i64 = 3 * 3_600_000_000;
+
+/// A time range `[lo, hi)` in microseconds, read by one query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Window {
+    lo: i64,
+    hi: i64,
+}
+
+/// Plans the reads of a page, newest first: `[lo, hi)` ranges that double in length, that never
+/// cover a day without data, and that stay within the request's range and before the cursor.
+/// `days` are the table's partitions (ascending); `first` is the first window's length.
+#[derive(Debug, Clone)]
+struct Windows {
+    /// Days that may hold matching rows, descending.
+    days: Vec<i32>,
+    hi: i64,
+    floor: i64,
+    width: i64,
+}
+
+impl Windows {
+    fn new(days: &[i32], req: &Lookup, cursor: Option<&Cursor>, first: i64) -> Windows {
+        let floor = req.start.map_or(i64::MIN, |t| t.timestamp_micros());
+        let mut hi = req.end.map_or(i64::MAX, |t| t.timestamp_micros().saturating_add(1));
+        if let Some(c) = cursor {
+            hi = hi.min(c.time.saturating_add(1));
+        }
+        let (lo_day, hi_day) = (day_of(floor), day_of(hi.saturating_sub(1)));
+        Windows {
+            days: days
+                .iter()
+                .rev()
+                .copied()
+                .filter(|d| (lo_day..=hi_day).contains(d))
+                .collect(),
+            hi,
+            floor,
+            width: first,
+        }
     }
-    table
-        .days
-        .iter()
-        .rev()
-        .copied()
-        .filter(|d| (lo..=hi).contains(d))
-        .collect()
+}
+
+impl Iterator for Windows {
+    type Item = Window;
+
+    fn next(&mut self) -> Option<Window> {
+        // Skip to the newest day with data below `hi`.
+        let hi_day = day_of(self.hi.saturating_sub(1));
+        self.days.retain(|d| *d <= hi_day);
+        let newest = *self.days.first()?;
+        let hi = self.hi.min((i64::from(newest) + 1) * DAY_US);
+        let oldest_start = i64::from(*self.days.last()?) * DAY_US;
+        let lo = hi.saturating_sub(self.width).max(self.floor).max(oldest_start);
+        if lo >= hi {
+            return None;
+        }
+        self.hi = lo;
+        self.width = self.width.saturating_mul(2);
+        Some(Window { lo, hi })
+    }
 }
 
 /// Answers `req` (whose token, if any, was opened into `cursor` and names `table`'s version).
@@ -384,18 +437,20 @@ pub async fn lookup(
     if let Some(c) = cursor {
         f = f.and(after(c)?);
     }
-    let days = candidate_days(table, req, cursor);
+    // An event id names one event (two when delivered twice): one read of everything, pruned
+    // by the Parquet bloom filters, beats a series of windows.
+    let first = if req.attributes.iter().any(|a| a.key == AttributeKey::EventId) {
+        i64::MAX
+    } else {
+        FIRST_WINDOW_US
+    };
     let want = req.max_results + 1;
     let mut found: Vec<Hit> = Vec::new();
-    let mut next = 0;
-    let mut span = 1;
-    while found.len() < want && next < days.len() {
-        let newest = days[next];
-        let last = (next + span).min(days.len()) - 1;
-        let oldest = days[last];
-        found.extend(window(table.ctx, f.clone(), oldest, newest, want - found.len()).await?);
-        next = last + 1;
-        span *= 2;
+    for w in Windows::new(table.days, req, cursor, first) {
+        found.extend(window(table.ctx, f.clone(), w, want - found.len()).await?);
+        if found.len() >= want {
+            break;
+        }
     }
     let more = found.len() > req.max_results;
     found.truncate(req.max_results);
@@ -497,4 +552,59 @@ async fn render(ctx: &SessionContext, page: &[Hit]) -> Result<Vec<Json>, LookupE
         .iter()
         .filter_map(|h| by_key.remove(&(h.key.object.clone(), h.key.index)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000_000;
+
+    fn plan(days: &[i32], body: &str, cursor: Option<&Cursor>, first: i64) -> Vec<(i64, i64)> {
+        let req = Lookup::from_json(body.as_bytes()).expect("valid request");
+        Windows::new(days, &req, cursor, first).map(|w| (w.lo, w.hi)).collect()
+    }
+
+    #[test]
+    fn windows_double_from_the_end_of_the_newest_day() {
+        // Days 10 and 11: 3 h, 6 h, 12 h, 24 h, then what is left of day 10.
+        let got = plan(&[10, 11], "{}", None, 3 * H);
+        let end = 12 * DAY_US;
+        assert_eq!(
+            got,
+            vec![
+                (end - 3 * H, end),
+                (end - 9 * H, end - 3 * H),
+                (end - 21 * H, end - 9 * H),
+                (end - 45 * H, end - 21 * H),
+                (10 * DAY_US, end - 45 * H),
+            ]
+        );
+    }
+
+    #[test]
+    fn windows_skip_days_without_data_and_respect_the_range_and_cursor() {
+        // Day 20 is newest; day 5 is far back: the gap between is never read.
+        let got = plan(&[5, 20], "{}", None, DAY_US);
+        assert_eq!(got, vec![(20 * DAY_US, 21 * DAY_US), (5 * DAY_US, 6 * DAY_US)]);
+        // StartTime/EndTime (seconds) bound the windows; EndTime is inclusive.
+        let (start, end) = (20 * 86_400 + 3600, 20 * 86_400 + 7200);
+        let body = format!(r#"{{"StartTime":{start},"EndTime":{end}}}"#);
+        assert_eq!(
+            plan(&[5, 20], &body, None, 3 * H),
+            vec![(start * 1_000_000, end * 1_000_000 + 1)]
+        );
+        // A cursor: at most its own time.
+        let c = Cursor {
+            version: None,
+            time: 20 * DAY_US + 5 * H,
+            event_id: String::new(),
+            object: String::new(),
+            index: 0,
+        };
+        let got = plan(&[5, 20], "{}", Some(&c), 3 * H);
+        assert_eq!(got[0], (20 * DAY_US + 2 * H + 1, 20 * DAY_US + 5 * H + 1));
+        assert!(plan(&[], "{}", None, 3 * H).is_empty());
+        assert_eq!(plan(&[5, 20], "{}", None, i64::MAX), vec![(5 * DAY_US, 21 * DAY_US)]);
+    }
 }

@@ -119,21 +119,38 @@ pub struct AwsApi {
     pub token_key: TokenKey,
 }
 
-/// An error as AWS's JSON protocol writes it.
-fn aws_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({"__type": code, "message": message.into()});
-    let mut r = (status, body.to_string()).into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_1_1));
-    r
+/// An error as AWS's JSON protocol writes it: `{"__type", "message"}`.
+#[derive(Debug)]
+pub struct AwsError {
+    status: StatusCode,
+    code: String,
+    message: String,
 }
 
-fn from_lookup(e: &LookupError) -> Response {
+impl IntoResponse for AwsError {
+    fn into_response(self) -> Response {
+        let body = json!({"__type": self.code, "message": self.message});
+        let mut r = (self.status, body.to_string()).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_1_1));
+        r
+    }
+}
+
+fn aws_error(status: StatusCode, code: &str, message: impl Into<String>) -> AwsError {
+    AwsError {
+        status,
+        code: code.to_string(),
+        message: message.into(),
+    }
+}
+
+fn from_lookup(e: &LookupError) -> AwsError {
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     aws_error(status, e.code(), e.to_string())
 }
 
-fn from_api(e: ApiError) -> Response {
+fn from_api(e: ApiError) -> AwsError {
     let code = match e.status {
         StatusCode::TOO_MANY_REQUESTS => "ThrottlingException",
         StatusCode::SERVICE_UNAVAILABLE => "ServiceUnavailableException",
@@ -154,7 +171,7 @@ fn check_signature(
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), Response> {
+) -> Result<(), AwsError> {
     let api = &state.aws;
     if api.keys.is_empty() {
         // No keys and no other authentication: a loopback-only server (see `check_exposure`)
@@ -210,7 +227,7 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = check_signature(&state, &method, &uri, &headers, &body) {
-        return refused;
+        return refused.into_response();
     }
     let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or("");
     let operation = target.strip_prefix(trailscope_lookup::TARGET_PREFIX);
@@ -223,15 +240,16 @@ pub async fn handle(
                 trailscope_lookup::TARGET_PREFIX,
                 trailscope_lookup::OPERATION
             ),
-        );
+        )
+        .into_response();
     }
     match lookup_events(&state, &body).await {
         Ok(r) => r,
-        Err(r) => r,
+        Err(e) => e.into_response(),
     }
 }
 
-async fn lookup_events(state: &AppState, body: &[u8]) -> Result<Response, Response> {
+async fn lookup_events(state: &AppState, body: &[u8]) -> Result<Response, AwsError> {
     let api = &state.aws;
     let req = Lookup::from_json(body).map_err(|e| from_lookup(&e))?;
     let cursor = trailscope_lookup::cursor(&req, &api.token_key).map_err(|e| from_lookup(&e))?;

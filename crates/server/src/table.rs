@@ -100,13 +100,13 @@ impl Table {
             .await
             .map_err(|_| TableError::Gone(Some(v)))?;
         let opened = Arc::new(snapshot(&lake).await?);
-        if let Ok(mut e) = self.earlier.lock() {
-            if !e.iter().any(|s| s.version == version) {
-                if e.len() >= KEPT_VERSIONS {
-                    e.remove(0);
-                }
-                e.push(Arc::clone(&opened));
+        if let Ok(mut e) = self.earlier.lock()
+            && !e.iter().any(|s| s.version == version)
+        {
+            if e.len() >= KEPT_VERSIONS {
+                e.remove(0);
             }
+            e.push(Arc::clone(&opened));
         }
         Ok(opened)
     }

@@ -149,3 +149,28 @@ fn serve_refuses_a_keys_file_that_others_can_read() {
     assert!(err.contains("chmod 600") && err.contains("mode 644"), "{err}");
     assert!(!err.contains(SECRET), "{err}");
 }
+
+/// Without access keys, a loopback server with no other authentication answers unsigned
+/// requests (as its other APIs do); one with API tokens but no keys refuses them.
+#[test]
+fn without_access_keys_only_an_open_loopback_server_answers() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    run(&data, &["ingest", fixtures().join("plaso").to_str().expect("path")]);
+    let target = [(
+        "X-Amz-Target",
+        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+    )];
+    let body = br#"{"MaxResults": 2}"#;
+    let open = start(&data, &tmp.path().join("open.log"), &[], None);
+    let r = crate::serve::http(open.addr, "POST", "/", None, body, &target);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["Events"].as_array().map(Vec::len), Some(2));
+    drop(open);
+    let token = "a-test-token-of-enough-length-0123";
+    let guarded = start(&data, &tmp.path().join("guarded.log"), &[], Some(token));
+    let r = crate::serve::http(guarded.addr, "POST", "/", None, body, &target);
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["__type"], "AccessDeniedException");
+    assert!(r.json().get("Events").is_none());
+}
