@@ -419,6 +419,22 @@ impl Iterator for Windows {
     }
 }
 
+impl Windows {
+    /// Adapts the next window to what the last one (`w`) found: nothing means the value is
+    /// rare, so the rest is read at once (bloom filters and statistics skip most of it); a few
+    /// rows give the rate at which matches come, and the next window is sized to find the
+    /// `missing` ones with room to spare (at least doubling, as without a rate).
+    fn observed(&mut self, w: Window, rows: usize, missing: usize) {
+        let span = w.hi - w.lo;
+        self.width = if rows == 0 {
+            i64::MAX
+        } else {
+            let needed = (span as f64 / rows as f64 * missing as f64 * 1.5) as i64;
+            needed.max(self.width)
+        };
+    }
+}
+
 /// Answers `req` (whose token, if any, was opened into `cursor` and names `table`'s version).
 pub async fn lookup(
     table: &Table<'_>,
@@ -446,11 +462,15 @@ pub async fn lookup(
     };
     let want = req.max_results + 1;
     let mut found: Vec<Hit> = Vec::new();
-    for w in Windows::new(table.days, req, cursor, first) {
-        found.extend(window(table.ctx, f.clone(), w, want - found.len()).await?);
+    let mut windows = Windows::new(table.days, req, cursor, first);
+    while let Some(w) = windows.next() {
+        let rows = window(table.ctx, f.clone(), w, want - found.len()).await?;
+        let n = rows.len();
+        found.extend(rows);
         if found.len() >= want {
             break;
         }
+        windows.observed(w, n, want - found.len());
     }
     let more = found.len() > req.max_results;
     found.truncate(req.max_results);
@@ -606,5 +626,29 @@ mod tests {
         assert_eq!(got[0], (20 * DAY_US + 2 * H + 1, 20 * DAY_US + 5 * H + 1));
         assert!(plan(&[], "{}", None, 3 * H).is_empty());
         assert_eq!(plan(&[5, 20], "{}", None, i64::MAX), vec![(5 * DAY_US, 21 * DAY_US)]);
+    }
+
+    #[test]
+    fn windows_adapt_to_how_often_matches_come() {
+        let req = Lookup::from_json(b"{}").expect("valid");
+        let end = 31 * DAY_US;
+        // Nothing in the first 3 hours: the rest of the 30 days in one read.
+        let mut w = Windows::new(&(1..=30).collect::<Vec<_>>(), &req, None, 3 * H);
+        let first = w.next().expect("a window");
+        w.observed(first, 0, 51);
+        assert_eq!(
+            w.next(),
+            Some(Window {
+                lo: DAY_US,
+                hi: end - 3 * H
+            })
+        );
+        // 10 rows in 3 hours, 41 missing: about 18.5 hours more.
+        let mut w = Windows::new(&(1..=30).collect::<Vec<_>>(), &req, None, 3 * H);
+        let first = w.next().expect("a window");
+        w.observed(first, 10, 41);
+        let next = w.next().expect("a window");
+        assert_eq!(next.hi, end - 3 * H);
+        assert_eq!(next.hi - next.lo, (3.0 * H as f64 / 10.0 * 41.0 * 1.5) as i64);
     }
 }

@@ -16,6 +16,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::object_store::ObjectStoreUrl;
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
@@ -168,6 +169,12 @@ impl TableProvider for LakeFiles {
             global: parquet,
             ..Default::default()
         });
+        // Footers and page indexes go to the session's metadata cache, as DataFusion's own
+        // listing tables do: without it every query re-read them from every file, which was
+        // most of the time of a query that bloom filters and statistics answer.
+        let store = state.runtime_env().object_store(ObjectStoreUrl::local_filesystem())?;
+        let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
+        source = source.with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
         if let Some(predicate) = filters.iter().cloned().reduce(Expr::and) {
             let df_schema = datafusion::common::DFSchema::try_from(self.table_schema.as_ref().clone())?;
             source = source.with_predicate(state.create_physical_expr(predicate, &df_schema)?);
