@@ -23,6 +23,7 @@ use trailscope_cloudtrail::template::to_text;
 use trailscope_search::Compiler;
 use trailscope_search::search::{RowKey, fetch_rows, filtered};
 use trailscope_search::udf::list_field;
+use trailscope_search::windows::{self, Window, Windows};
 
 use crate::derive::{self, ResourceInputs};
 use crate::error::LookupError;
@@ -251,11 +252,6 @@ fn timestamp(micros: i64) -> Expr {
     lit(ScalarValue::TimestampMicrosecond(Some(micros), Some("UTC".into())))
 }
 
-fn day_of(micros: i64) -> i32 {
-    let day = micros.div_euclid(86_400_000_000);
-    i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
-}
-
 /// Every row strictly after `c` in the page order (all keys descending).
 fn after(c: &Cursor) -> Result<Expr, LookupError> {
     let time = field(schema::EVENT_TIME)?;
@@ -324,14 +320,7 @@ fn hits(batches: &[RecordBatch]) -> Result<Vec<Hit>, LookupError> {
 
 /// Up to `want` rows of `filter` with `lo <= eventtime < hi`, in page order.
 async fn window(ctx: &SessionContext, filter: Expr, w: Window, want: usize) -> Result<Vec<Hit>, LookupError> {
-    let day = ident(schema::EVENT_DATE);
-    let time = field(schema::EVENT_TIME)?;
-    let bounds = day
-        .clone()
-        .gt_eq(lit(ScalarValue::Date32(Some(day_of(w.lo)))))
-        .and(day.lt_eq(lit(ScalarValue::Date32(Some(day_of(w.hi - 1))))))
-        .and(time.clone().gt_eq(timestamp(w.lo)))
-        .and(time.lt(timestamp(w.hi)));
+    let bounds = windows::bounds(w)?;
     let batches = filtered(ctx, bounds.and(filter))
         .await?
         .select(vec![
@@ -351,88 +340,6 @@ async fn window(ctx: &SessionContext, filter: Expr, w: Window, want: usize) -> R
         .collect()
         .await?;
     hits(&batches)
-}
-
-const DAY_US: i64 = 86_400_000_000;
-/// The first window's length: files hold rows in time order, so a few hours of the newest day
-/// is a fraction of its row groups.
-const FIRST_WINDOW_US: i64 = 3 * 3_600_000_000;
-
-/// A time range `[lo, hi)` in microseconds, read by one query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Window {
-    lo: i64,
-    hi: i64,
-}
-
-/// Plans the reads of a page, newest first: `[lo, hi)` ranges that double in length, that never
-/// cover a day without data, and that stay within the request's range and before the cursor.
-/// `days` are the table's partitions (ascending); `first` is the first window's length.
-#[derive(Debug, Clone)]
-struct Windows {
-    /// Days that may hold matching rows, descending.
-    days: Vec<i32>,
-    hi: i64,
-    floor: i64,
-    width: i64,
-}
-
-impl Windows {
-    fn new(days: &[i32], req: &Lookup, cursor: Option<&Cursor>, first: i64) -> Windows {
-        let floor = req.start.map_or(i64::MIN, |t| t.timestamp_micros());
-        let mut hi = req.end.map_or(i64::MAX, |t| t.timestamp_micros().saturating_add(1));
-        if let Some(c) = cursor {
-            hi = hi.min(c.time.saturating_add(1));
-        }
-        let (lo_day, hi_day) = (day_of(floor), day_of(hi.saturating_sub(1)));
-        Windows {
-            days: days
-                .iter()
-                .rev()
-                .copied()
-                .filter(|d| (lo_day..=hi_day).contains(d))
-                .collect(),
-            hi,
-            floor,
-            width: first,
-        }
-    }
-}
-
-impl Iterator for Windows {
-    type Item = Window;
-
-    fn next(&mut self) -> Option<Window> {
-        // Skip to the newest day with data below `hi`.
-        let hi_day = day_of(self.hi.saturating_sub(1));
-        self.days.retain(|d| *d <= hi_day);
-        let newest = *self.days.first()?;
-        let hi = self.hi.min((i64::from(newest) + 1) * DAY_US);
-        let oldest_start = i64::from(*self.days.last()?) * DAY_US;
-        let lo = hi.saturating_sub(self.width).max(self.floor).max(oldest_start);
-        if lo >= hi {
-            return None;
-        }
-        self.hi = lo;
-        self.width = self.width.saturating_mul(2);
-        Some(Window { lo, hi })
-    }
-}
-
-impl Windows {
-    /// Adapts the next window to what the last one (`w`) found: nothing means the value is
-    /// rare, so the rest is read at once (bloom filters and statistics skip most of it); a few
-    /// rows give the rate at which matches come, and the next window is sized to find the
-    /// `missing` ones with room to spare (at least doubling, as without a rate).
-    fn observed(&mut self, w: Window, rows: usize, missing: usize) {
-        let span = w.hi - w.lo;
-        self.width = if rows == 0 {
-            i64::MAX
-        } else {
-            let needed = (span as f64 / rows as f64 * missing as f64 * 1.5) as i64;
-            needed.max(self.width)
-        };
-    }
 }
 
 /// Answers `req` (whose token, if any, was opened into `cursor` and names `table`'s version).
@@ -458,11 +365,16 @@ pub async fn lookup(
     let first = if req.attributes.iter().any(|a| a.key == AttributeKey::EventId) {
         i64::MAX
     } else {
-        FIRST_WINDOW_US
+        windows::FIRST_WINDOW_US
     };
     let want = req.max_results + 1;
     let mut found: Vec<Hit> = Vec::new();
-    let mut windows = Windows::new(table.days, req, cursor, first);
+    let floor = req.start.map(|t| t.timestamp_micros());
+    let mut ceiling = req.end.map(|t| t.timestamp_micros().saturating_add(1));
+    if let Some(c) = cursor {
+        ceiling = Some(ceiling.unwrap_or(i64::MAX).min(c.time.saturating_add(1)));
+    }
+    let mut windows = Windows::new(table.days, floor, ceiling, first);
     while let Some(w) = windows.next() {
         let rows = window(table.ctx, f.clone(), w, want - found.len()).await?;
         let n = rows.len();
@@ -572,83 +484,4 @@ async fn render(ctx: &SessionContext, page: &[Hit]) -> Result<Vec<Json>, LookupE
         .iter()
         .filter_map(|h| by_key.remove(&(h.key.object.clone(), h.key.index)))
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const H: i64 = 3_600_000_000;
-
-    fn plan(days: &[i32], body: &str, cursor: Option<&Cursor>, first: i64) -> Vec<(i64, i64)> {
-        let req = Lookup::from_json(body.as_bytes()).expect("valid request");
-        Windows::new(days, &req, cursor, first).map(|w| (w.lo, w.hi)).collect()
-    }
-
-    #[test]
-    fn windows_double_from_the_end_of_the_newest_day() {
-        // Days 10 and 11: 3 h, 6 h, 12 h, 24 h, then what is left of day 10.
-        let got = plan(&[10, 11], "{}", None, 3 * H);
-        let end = 12 * DAY_US;
-        assert_eq!(
-            got,
-            vec![
-                (end - 3 * H, end),
-                (end - 9 * H, end - 3 * H),
-                (end - 21 * H, end - 9 * H),
-                (end - 45 * H, end - 21 * H),
-                (10 * DAY_US, end - 45 * H),
-            ]
-        );
-    }
-
-    #[test]
-    fn windows_skip_days_without_data_and_respect_the_range_and_cursor() {
-        // Day 20 is newest; day 5 is far back: the gap between is never read.
-        let got = plan(&[5, 20], "{}", None, DAY_US);
-        assert_eq!(got, vec![(20 * DAY_US, 21 * DAY_US), (5 * DAY_US, 6 * DAY_US)]);
-        // StartTime/EndTime (seconds) bound the windows; EndTime is inclusive.
-        let (start, end) = (20 * 86_400 + 3600, 20 * 86_400 + 7200);
-        let body = format!(r#"{{"StartTime":{start},"EndTime":{end}}}"#);
-        assert_eq!(
-            plan(&[5, 20], &body, None, 3 * H),
-            vec![(start * 1_000_000, end * 1_000_000 + 1)]
-        );
-        // A cursor: at most its own time.
-        let c = Cursor {
-            version: None,
-            time: 20 * DAY_US + 5 * H,
-            event_id: String::new(),
-            object: String::new(),
-            index: 0,
-        };
-        let got = plan(&[5, 20], "{}", Some(&c), 3 * H);
-        assert_eq!(got[0], (20 * DAY_US + 2 * H + 1, 20 * DAY_US + 5 * H + 1));
-        assert!(plan(&[], "{}", None, 3 * H).is_empty());
-        assert_eq!(plan(&[5, 20], "{}", None, i64::MAX), vec![(5 * DAY_US, 21 * DAY_US)]);
-    }
-
-    #[test]
-    fn windows_adapt_to_how_often_matches_come() {
-        let req = Lookup::from_json(b"{}").expect("valid");
-        let end = 31 * DAY_US;
-        // Nothing in the first 3 hours: the rest of the 30 days in one read.
-        let mut w = Windows::new(&(1..=30).collect::<Vec<_>>(), &req, None, 3 * H);
-        let first = w.next().expect("a window");
-        w.observed(first, 0, 51);
-        assert_eq!(
-            w.next(),
-            Some(Window {
-                lo: DAY_US,
-                hi: end - 3 * H
-            })
-        );
-        // 10 rows in 3 hours, 41 missing: about 18.5 hours more.
-        let mut w = Windows::new(&(1..=30).collect::<Vec<_>>(), &req, None, 3 * H);
-        let first = w.next().expect("a window");
-        w.observed(first, 10, 41);
-        let next = w.next().expect("a window");
-        assert_eq!(next.hi, end - 3 * H);
-        assert_eq!(next.hi - next.lo, (3.0 * H as f64 / 10.0 * 41.0 * 1.5) as i64);
-    }
 }

@@ -17,6 +17,7 @@ pub mod fields;
 mod highlight;
 pub mod search;
 pub mod udf;
+pub mod windows;
 
 pub use compile::Compiler;
 pub use error::SearchError;

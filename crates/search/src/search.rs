@@ -211,16 +211,26 @@ pub async fn filtered(ctx: &SessionContext, filter: Expr) -> Result<DataFrame, S
 }
 
 /// Answers a search with an Elasticsearch-shaped response body.
+/// `days` are the table's `eventdate` partitions (ascending) when known: newest-first hits are
+/// then read a few hours at a time ([`crate::windows`]); empty, every match is sorted.
 pub async fn search(
     ctx: &SessionContext,
     req: &Request,
     compiler: &Compiler,
     limits: &Limits,
+    days: &[i32],
 ) -> Result<Json, SearchError> {
     let started = std::time::Instant::now();
     let filter = dsl::query(compiler, &req.query)?;
+    // Discover asks for the total and a histogram of the same events over time: the histogram's
+    // buckets add up to the total, so the count is not computed twice.
+    let histogram = req
+        .aggs
+        .as_ref()
+        .and_then(|a| total_histogram(a, compiler))
+        .filter(|_| req.track_total_hits);
     let total = async {
-        if req.track_total_hits {
+        if req.track_total_hits && histogram.is_none() {
             count_rows(ctx, filter.clone()).await.map(Some)
         } else {
             Ok(None)
@@ -230,7 +240,7 @@ pub async fn search(
         if req.size == 0 {
             Ok(Vec::new())
         } else {
-            hits_for(ctx, req, compiler, filter.clone()).await
+            hits_for(ctx, req, compiler, filter.clone(), days).await
         }
     };
     let aggregations = async {
@@ -246,6 +256,12 @@ pub async fn search(
         "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
         "hits": {"max_score": null, "hits": hits},
     });
+    let total = match (&histogram, &aggregations) {
+        (Some(name), Some(a)) => a[name.as_str()]["buckets"]
+            .as_array()
+            .map(|b| b.iter().filter_map(|b| b["doc_count"].as_u64()).sum()),
+        _ => total,
+    };
     if let Some(total) = total {
         body["hits"]["total"] = json!({"value": total, "relation": "eq"});
     }
@@ -253,6 +269,23 @@ pub async fn search(
         body["aggregations"] = a;
     }
     Ok(body)
+}
+
+/// The name of a top-level `date_histogram` whose buckets hold every matching event exactly
+/// once: on `eventtime` (never null), as a list, and dropping no bucket that has events.
+fn total_histogram(aggs: &Json, c: &Compiler) -> Option<String> {
+    aggs.as_object()?.iter().find_map(|(name, a)| {
+        let h = a.get("date_histogram")?.as_object()?;
+        let on_time = h
+            .get("field")
+            .and_then(Json::as_str)
+            .and_then(|f| c.field(f).ok())
+            .is_some_and(|f| f.path == schema::EVENT_TIME);
+        let keeps_all = h.get("min_doc_count").and_then(Json::as_u64).unwrap_or(0) <= 1;
+        let plain =
+            !h.contains_key("hard_bounds") && !h.contains_key("missing") && h.get("keyed") != Some(&Json::Bool(true));
+        (on_time && keeps_all && plain).then(|| name.clone())
+    })
 }
 
 /// `_count`.
@@ -303,6 +336,7 @@ pub(crate) async fn hits_for(
     req: &Request,
     c: &Compiler,
     filter: Expr,
+    days: &[i32],
 ) -> Result<Vec<Json>, SearchError> {
     let keys = effective_sort(req, c)?;
     let mut filter = filter;
@@ -319,19 +353,52 @@ pub(crate) async fn hits_for(
     for (i, k) in keys.iter().enumerate() {
         select.push(k.field.expr.clone().alias(format!("__sort{i}")));
     }
-    let order = keys
+    let order: Vec<datafusion::logical_expr::SortExpr> = keys
         .iter()
         .enumerate()
         .map(|(i, k)| col(format!("__sort{i}")).sort(!k.descending, k.descending))
         .collect();
-    let page = filtered(ctx, filter)
-        .await?
-        .select(select)?
-        .sort(order)?
-        .limit(req.from, Some(req.size))?
-        .collect()
-        .await?;
-    let (rows, sort_values) = page_rows(&page, keys.len())?;
+    let newest_first = keys
+        .first()
+        .is_some_and(|k| k.descending && k.field.path == schema::EVENT_TIME);
+    let (rows, sort_values) = if newest_first && !days.is_empty() {
+        // Newest first: read the newest hours first and stop when the page is full, instead of
+        // sorting every match.
+        let need = req.from.saturating_add(req.size);
+        let mut batches: Vec<RecordBatch> = Vec::new();
+        let mut have = 0;
+        let mut windows = crate::windows::Windows::new(days, None, None, crate::windows::FIRST_WINDOW_US);
+        while let Some(w) = windows.next() {
+            let part = filtered(ctx, crate::windows::bounds(w)?.and(filter.clone()))
+                .await?
+                .select(select.clone())?
+                .sort(order.clone())?
+                .limit(0, Some(need - have))?
+                .collect()
+                .await?;
+            let n: usize = part.iter().map(RecordBatch::num_rows).sum();
+            have += n;
+            batches.extend(part);
+            if have >= need {
+                break;
+            }
+            windows.observed(w, n, need - have);
+        }
+        let (mut rows, mut sorts) = page_rows(&batches, keys.len())?;
+        let skip = req.from.min(rows.len());
+        rows.drain(..skip);
+        sorts.drain(..skip);
+        (rows, sorts)
+    } else {
+        let page = filtered(ctx, filter)
+            .await?
+            .select(select)?
+            .sort(order)?
+            .limit(req.from, Some(req.size))?
+            .collect()
+            .await?;
+        page_rows(&page, keys.len())?
+    };
     if rows.is_empty() {
         return Ok(Vec::new());
     }

@@ -25,7 +25,24 @@ async fn run(ctx: &SessionContext, body: &Value, limits: &Limits) -> Result<Valu
     let now: DateTime<Utc> = "2024-08-03T00:00:00Z".parse().unwrap_or_default();
     let c = Compiler::new(now);
     let req = Request::parse(body, &c, limits)?;
-    trailscope_search::search(ctx, &req, &c, limits).await
+    // The table's days, so newest-first hits are read in windows as the server reads them.
+    let days = common::sql_value(
+        ctx,
+        "SELECT array_agg(d ORDER BY d) FROM (SELECT DISTINCT CAST(date_part('epoch', eventdate) / 86400 AS BIGINT) AS d FROM cloudtrail)",
+    )
+    .await
+    .map_err(SearchError::BadRequest)?;
+    let days: Vec<i32> = days
+        .as_array()
+        .map(|ds| {
+            ds.iter()
+                .filter_map(|d| d.as_i64())
+                .filter_map(|d| i32::try_from(d).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!days.is_empty(), "the fixture table has days");
+    trailscope_search::search(ctx, &req, &c, limits, &days).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,6 +298,12 @@ async fn elasticsearch_requests_agree_with_sql() {
             Sql("SELECT max(eventtime) FROM cloudtrail"),
         ),
         (
+            "newest first across many windows (years apart)",
+            json!({"size": 15, "from": 2}),
+            "/hits/hits/12/_id",
+            Sql("SELECT eventid FROM cloudtrail ORDER BY eventtime DESC, eventid ASC LIMIT 1 OFFSET 14"),
+        ),
+        (
             "from",
             json!({"size": 1, "from": 1, "sort": ["eventtime:desc"]}),
             "/hits/hits/0/_source/eventName",
@@ -336,6 +359,19 @@ async fn elasticsearch_requests_agree_with_sql() {
             Json(json!(
                 "@kibana-highlighted-field@ecs.amazonaws.com@/kibana-highlighted-field@"
             )),
+        ),
+        (
+            "total read off the Discover histogram",
+            json!({"size": 1, "query": {"query_string": {"query": "eventsource:ec2.amazonaws.com"}},
+                   "aggs": {"h": {"date_histogram": {"field": "@timestamp", "fixed_interval": "1h", "min_doc_count": 1}}}}),
+            "/hits/total/value",
+            Sql("SELECT count(*) FROM cloudtrail WHERE eventsource = 'ec2.amazonaws.com'"),
+        ),
+        (
+            "total counted when the histogram drops buckets",
+            json!({"size": 0, "aggs": {"h": {"date_histogram": {"field": "eventtime", "calendar_interval": "1y", "min_doc_count": 5}}}}),
+            "/hits/total/value",
+            Sql("SELECT count(*) FROM cloudtrail"),
         ),
         (
             "no total",

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use trailscope_search::{Catalog, Compiler, FieldType, INDEX, Request};
 
 use crate::error::ApiError;
-use crate::{AppState, run_query};
+use crate::{AppState, run_query, run_query_on};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -151,8 +151,10 @@ async fn search_body(state: &AppState, body: Value) -> Result<Value, ApiError> {
     let compiler = Compiler::default();
     let limits = state.gate.limits.search;
     let req = Request::parse(&body, &compiler, &limits)?;
-    run_query(state, move |ctx| async move {
-        Ok(trailscope_search::search(&ctx, &req, &compiler, &limits).await?)
+    let snapshot = state.table.current();
+    let days = snapshot.days.clone();
+    run_query_on(state, snapshot, move |ctx| async move {
+        Ok(trailscope_search::search(&ctx, &req, &compiler, &limits, &days).await?)
     })
     .await
 }

@@ -264,85 +264,85 @@ async fn grouped(
     let mut aggregates = vec![count(lit(1)).alias("__n")];
     aggregates.extend(metric_exprs(&inline)?);
     let base = filtered(ctx, filter.clone()).await?;
-    let (key, sort, limit, not_null): (Expr, Vec<datafusion::logical_expr::SortExpr>, Option<usize>, bool) =
-        match &a.kind {
-            Kind::Terms {
-                field,
-                size,
-                order,
-                missing,
-                ..
-            } => {
-                let key = match missing {
-                    Some(m) => datafusion::functions::expr_fn::coalesce(vec![
-                        cast(field.expr.clone(), DataType::Utf8),
-                        lit(m.clone()),
-                    ]),
-                    None => field.expr.clone(),
-                };
-                let sort = match order {
-                    TermsOrder::Count(desc) => vec![col("__n").sort(!desc, false), col("__key").sort(true, false)],
-                    TermsOrder::Key(desc) => vec![col("__key").sort(!desc, false)],
-                    TermsOrder::Metric(name, desc) => {
-                        let (metric_name, sub_key) = name.split_once('.').unwrap_or((name.as_str(), ""));
-                        let i = inline.iter().position(|(n, _)| *n == metric_name).ok_or_else(|| {
-                            bad(format!("terms [{}]: cannot order by unknown metric [{name}]", a.name))
-                        })?;
-                        let j = match sub_key {
-                            "" | "value" | "count" => 0,
-                            "min" => 1,
-                            "max" => 2,
-                            "avg" => 3,
-                            "sum" => 4,
-                            other => return Err(bad(format!("terms [{}]: cannot order by [{other}]", a.name))),
-                        };
-                        vec![
-                            col(format!("__m{i}_{j}")).sort(!desc, false),
-                            col("__n").sort(false, false),
-                            col("__key").sort(true, false),
-                        ]
-                    }
-                };
-                (key, sort, Some(*size), missing.is_none())
-            }
-            Kind::DateHistogram {
-                field, interval, zone, ..
-            } => (
-                date_key(field, *interval, *zone),
+    // Rows without a key form a group of their own, dropped when the buckets are read: a
+    // filter (on the key, or on its source columns) is pushed into the scan and evaluated per
+    // row there, which doubled the geo grid (the key computed twice) and cost terms a third.
+    let (key, sort, limit): (Expr, Vec<datafusion::logical_expr::SortExpr>, Option<usize>) = match &a.kind {
+        Kind::Terms {
+            field,
+            size,
+            order,
+            missing,
+            ..
+        } => {
+            let key = match missing {
+                Some(m) => datafusion::functions::expr_fn::coalesce(vec![
+                    cast(field.expr.clone(), DataType::Utf8),
+                    lit(m.clone()),
+                ]),
+                None => field.expr.clone(),
+            };
+            let sort = match order {
+                TermsOrder::Count(desc) => vec![col("__n").sort(!desc, false), col("__key").sort(true, false)],
+                TermsOrder::Key(desc) => vec![col("__key").sort(!desc, false)],
+                TermsOrder::Metric(name, desc) => {
+                    let (metric_name, sub_key) = name.split_once('.').unwrap_or((name.as_str(), ""));
+                    let i = inline
+                        .iter()
+                        .position(|(n, _)| *n == metric_name)
+                        .ok_or_else(|| bad(format!("terms [{}]: cannot order by unknown metric [{name}]", a.name)))?;
+                    let j = match sub_key {
+                        "" | "value" | "count" => 0,
+                        "min" => 1,
+                        "max" => 2,
+                        "avg" => 3,
+                        "sum" => 4,
+                        other => return Err(bad(format!("terms [{}]: cannot order by [{other}]", a.name))),
+                    };
+                    vec![
+                        col(format!("__m{i}_{j}")).sort(!desc, false),
+                        col("__n").sort(false, false),
+                        col("__key").sort(true, false),
+                    ]
+                }
+            };
+            (key, sort, Some(*size))
+        }
+        Kind::DateHistogram {
+            field, interval, zone, ..
+        } => (
+            date_key(field, *interval, *zone),
+            vec![col("__key").sort(true, false)],
+            None,
+        ),
+        Kind::Histogram { field, interval, .. } => {
+            let x = cast(field.expr.clone(), DataType::Float64);
+            (
+                datafusion::functions::expr_fn::floor(x / lit(*interval)) * lit(*interval),
                 vec![col("__key").sort(true, false)],
                 None,
-                true,
-            ),
-            Kind::Histogram { field, interval, .. } => {
-                let x = cast(field.expr.clone(), DataType::Float64);
-                (
-                    datafusion::functions::expr_fn::floor(x / lit(*interval)) * lit(*interval),
-                    vec![col("__key").sort(true, false)],
-                    None,
-                    true,
-                )
-            }
-            Kind::GeoGrid {
-                field,
-                tile,
-                precision,
-                size,
-            } => {
-                let (lat, lon) = lat_lon(field);
-                let key = if *tile {
-                    udf::geotile(lat, lon, *precision)
-                } else {
-                    udf::geohash(lat, lon, *precision)
-                };
-                (
-                    key,
-                    vec![col("__n").sort(false, false), col("__key").sort(true, false)],
-                    Some(*size),
-                    true,
-                )
-            }
-            _ => return Err(bad(format!("[{}] is not a grouped aggregation", a.name))),
-        };
+            )
+        }
+        Kind::GeoGrid {
+            field,
+            tile,
+            precision,
+            size,
+        } => {
+            let (lat, lon) = lat_lon(field);
+            let key = if *tile {
+                udf::geotile(lat, lon, *precision)
+            } else {
+                udf::geohash(lat, lon, *precision)
+            };
+            (
+                key,
+                vec![col("__n").sort(false, false), col("__key").sort(true, false)],
+                Some(*size),
+            )
+        }
+        _ => return Err(bad(format!("[{}] is not a grouped aggregation", a.name))),
+    };
     let is_list = matches!(&a.kind, Kind::Terms { field, .. } if field.ty == FieldType::KeywordList);
     let mut df = base.clone();
     if is_list {
@@ -363,21 +363,20 @@ async fn grouped(
         key.clone().alias("__key")
     };
     let mut grouped = df.aggregate(vec![group_key], aggregates)?;
-    if not_null {
-        grouped = grouped.filter(col("__key").is_not_null())?;
-    }
     if matches!(a.kind, Kind::Terms { .. }) {
         // All groups' total, computed before the top-N cut in the same pass, gives
         // `sum_other_doc_count` without a second scan.
+        let keyed = datafusion::prelude::when(col("__key").is_null(), lit(0i64)).otherwise(col("__n"))?;
         let total = Expr::from(datafusion::logical_expr::expr::WindowFunction::new(
             datafusion::functions_aggregate::sum::sum_udaf(),
-            vec![col("__n")],
+            vec![keyed],
         ));
         grouped = grouped.window(vec![total.alias("__total")])?;
     }
     let mut grouped = grouped.sort(sort)?;
     if let Some(n) = limit {
-        grouped = grouped.limit(0, Some(n))?;
+        // One more: the group without a key may be among the first.
+        grouped = grouped.limit(0, Some(n.saturating_add(1)))?;
     }
     let batches = grouped.collect().await?;
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -393,6 +392,9 @@ async fn grouped(
             continue;
         };
         for row in 0..b.num_rows() {
+            if keys.is_null(row) {
+                continue;
+            }
             let scalar = ScalarValue::try_from_array(&keys, row)?;
             let mut bucket = Map::new();
             let count = counts.value(row);
@@ -403,6 +405,10 @@ async fn grouped(
             }
             buckets.push((scalar, key_json, bucket));
         }
+    }
+
+    if let Some(n) = limit {
+        buckets.truncate(n);
     }
 
     // Gaps in histograms are buckets too (min_doc_count 0), up to the extended bounds.
@@ -734,6 +740,6 @@ async fn top_hits(
     }
     let req = Request::parse(&body, c, &Limits::default())?;
     let total = count_rows(ctx, filter.clone()).await?;
-    let hits = search::hits_for(ctx, &req, c, filter).await?;
+    let hits = search::hits_for(ctx, &req, c, filter, &[]).await?;
     Ok(json!({"hits": {"total": {"value": total, "relation": "eq"}, "max_score": null, "hits": hits}}))
 }
