@@ -15,6 +15,7 @@ mod dsl;
 mod error;
 pub mod fields;
 mod highlight;
+mod hits;
 pub mod search;
 pub mod udf;
 pub mod windows;
