@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use crate::Args;
-use crate::search::{percentile, post_with, search_table, start_server};
+use crate::search::{duckdb_script, percentile, post_with, search_table, start_server};
 
 const KEY_ID: &str = "AKIDBENCHMARK0000001";
 const SECRET: &str = "benchmark-secret-not-for-production";
@@ -252,11 +252,11 @@ pub fn run(args: &Args, l: &LookupArgs) -> Result<()> {
         .iter()
         .map(|(label, key, value)| json!({"label": label, "key": key, "value": value}))
         .collect();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_lookup.py");
-    let out = std::process::Command::new(&args.python)
-        .arg(&script)
-        .arg(&table)
-        .args([
+    let duck = duckdb_script(
+        args,
+        "duckdb_lookup.py",
+        &table,
+        &[
             "--runs",
             &l.runs.to_string(),
             "--clients",
@@ -265,13 +265,8 @@ pub fn run(args: &Args, l: &LookupArgs) -> Result<()> {
             &l.seconds.to_string(),
             "--questions",
             &serde_json::to_string(&spec)?,
-        ])
-        .output()
-        .context("cannot run the DuckDB script")?;
-    if !out.status.success() {
-        bail!("DuckDB script failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let duck: Value = serde_json::from_slice(&out.stdout).context("DuckDB script output")?;
+        ],
+    )?;
 
     println!(
         "data: {} events over {} days; pages of 50; {} runs per question after a warm-up; DuckDB {} with {} threads",

@@ -85,6 +85,21 @@ fn measure(command: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `trailscope --data-dir DATA [--geoip-db …] ingest INPUT`, measured.
+fn ingest(args: &Args, input: &Path, data: &Path) -> Result<Usage> {
+    let ts = args.trailscope.to_string_lossy().to_string();
+    let data_s = data.to_string_lossy().to_string();
+    let input_s = input.to_string_lossy().to_string();
+    let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
+    let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
+    if let Some(g) = &geo {
+        cmd.extend(["--geoip-db", g.as_str()]);
+    }
+    cmd.extend(["ingest", input_s.as_str()]);
+    eprintln!("ingesting: {}", cmd.join(" "));
+    measured(&cmd)
+}
+
 fn measured(cmd: &[&str]) -> Result<Usage> {
     let me = std::env::current_exe()?;
     let out = Command::new(me).arg("measure").args(cmd).output()?;
@@ -170,24 +185,15 @@ fn main() -> Result<()> {
 
     let data = args.work_dir.join("trailscope-data");
     let _ = std::fs::remove_dir_all(&data);
-    let ts = args.trailscope.to_string_lossy().to_string();
-    let data_s = data.to_string_lossy().to_string();
-    let input_s = input.to_string_lossy().to_string();
-    let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
-    let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
-    if let Some(g) = &geo {
-        cmd.extend(["--geoip-db", g.as_str()]);
-    }
-    cmd.extend(["ingest", input_s.as_str()]);
-    eprintln!("running trailscope: {}", cmd.join(" "));
-    let ours = measured(&cmd)?;
+    let ours = ingest(&args, &input, &data)?;
     let ours_size = dir_bytes(&data.join("cloudtrail"), ".parquet") as f64;
 
     let parquet = args.work_dir.join("duckdb.parquet");
     let _ = std::fs::remove_file(&parquet);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_ingest.py");
-    let (script_s, parquet_s) = (
+    let (script_s, input_s, parquet_s) = (
         script.to_string_lossy().to_string(),
+        input.to_string_lossy().to_string(),
         parquet.to_string_lossy().to_string(),
     );
     eprintln!("running duckdb");

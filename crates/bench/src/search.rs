@@ -15,7 +15,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::{Args, ensure_input, input_start, measured};
+use crate::{Args, ensure_input, ingest, input_start};
 
 #[derive(Debug, clap::Args)]
 pub struct SearchArgs {
@@ -127,19 +127,10 @@ pub(crate) fn search_table(args: &Args, reingest: bool) -> Result<(std::path::Pa
     let table = data.join("cloudtrail");
     if reingest || !table.join("_delta_log").is_dir() {
         let _ = std::fs::remove_dir_all(&data);
-        let ts = args.trailscope.to_string_lossy().to_string();
-        let data_s = data.to_string_lossy().to_string();
-        let input_s = input.to_string_lossy().to_string();
-        let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
-        let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
-        if let Some(g) = &geo {
-            cmd.extend(["--geoip-db", g.as_str()]);
-        } else {
+        if args.geoip_db.is_none() {
             eprintln!("note: no --geoip-db: the geotile query will find no points");
         }
-        cmd.extend(["ingest", input_s.as_str()]);
-        eprintln!("ingesting: {}", cmd.join(" "));
-        measured(&cmd)?;
+        ingest(args, &input, &data)?;
     }
     Ok((data, table, set))
 }
@@ -164,6 +155,22 @@ pub(crate) fn start_server(args: &Args, data: &Path, extra: &[&str]) -> Result<(
         .and_then(|x| x.parse().ok())
         .with_context(|| format!("no address in {line:?}"))?;
     Ok((child, addr))
+}
+
+/// Runs `scripts/<script> TABLE ARGS…` (the DuckDB side of a benchmark) and reads the JSON
+/// object it prints.
+pub(crate) fn duckdb_script(args: &Args, script: &str, table: &Path, script_args: &[&str]) -> Result<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(script);
+    let out = Command::new(&args.python)
+        .arg(&path)
+        .arg(table)
+        .args(script_args)
+        .output()
+        .with_context(|| format!("cannot run {}", path.display()))?;
+    if !out.status.success() {
+        bail!("{script} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    serde_json::from_slice(&out.stdout).with_context(|| format!("{script} printed no JSON object"))
 }
 
 pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
@@ -211,11 +218,11 @@ pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
     let _ = child.wait();
 
     // DuckDB on the same files.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_search.py");
-    let out = Command::new(&args.python)
-        .arg(&script)
-        .arg(&table)
-        .args([
+    let duck = duckdb_script(
+        args,
+        "duckdb_search.py",
+        &table,
+        &[
             "--runs",
             &s.runs.to_string(),
             "--start",
@@ -224,13 +231,8 @@ pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
             &end_s,
             "--word",
             &s.word,
-        ])
-        .output()
-        .context("cannot run the DuckDB script")?;
-    if !out.status.success() {
-        bail!("DuckDB script failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let duck: Value = serde_json::from_slice(&out.stdout).context("DuckDB script output")?;
+        ],
+    )?;
 
     println!(
         "data: {} events over {} days ({start_s} .. {end_s}); {} runs per query after a warm-up; DuckDB {} with {} threads",

@@ -7,10 +7,10 @@
 //! `awscli` and `boto3` come from `tests/python/requirements.txt` (CI installs them).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crate::serve::start;
-use crate::{bin, fixtures, repo, run};
+use crate::{bin, fixtures, run};
 
 const KEY_ID: &str = "AKIDTRAILSCOPETEST01";
 const SECRET: &str = "tR41lsc0pe-test-secret-not-for-production";
@@ -63,27 +63,25 @@ fn aws_cli_and_boto3_get_what_aws_would_answer() {
     let log = tmp.path().join("serve.log");
     let server = start(&data, &log, &["--access-keys", keys.to_str().expect("path")], None);
     let endpoint = format!("http://{}", server.addr);
-    let out = Command::new("python3")
-        .arg(repo().join("tests/python/lookup_clients.py"))
-        .args(["--endpoint", &endpoint, "--fixtures"])
-        .arg(fixtures())
-        .arg("--trailscope")
-        .arg(env!("CARGO_BIN_EXE_trailscope"))
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--key", KEY_ID, "--secret", SECRET])
-        .output()
-        .expect("run python3");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let fixtures = fixtures();
+    let (ok, report) = crate::python(
+        "lookup_clients.py",
+        &[
+            "--endpoint".as_ref(),
+            endpoint.as_ref(),
+            "--fixtures".as_ref(),
+            fixtures.as_os_str(),
+            "--trailscope".as_ref(),
+            env!("CARGO_BIN_EXE_trailscope").as_ref(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+            "--key".as_ref(),
+            KEY_ID.as_ref(),
+            "--secret".as_ref(),
+            SECRET.as_ref(),
+        ],
     );
-    assert!(
-        out.status.success(),
-        "AWS CLI/boto3 checks failed (exit {:?}; install them with `pip install -r tests/python/requirements.txt`):\n{report}",
-        out.status.code()
-    );
+    assert!(ok, "AWS CLI/boto3 checks failed: {report}");
     eprintln!("{}", report.lines().last().unwrap_or_default());
     drop(server);
     let logged = std::fs::read_to_string(&log).unwrap_or_default();

@@ -41,6 +41,30 @@ pub fn shared_data() -> Option<PathBuf> {
     }
 }
 
+/// Runs a script of `tests/python` with `args`; its exit status and everything it printed.
+/// Failures say how to install the Python packages the scripts use.
+pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> (bool, String) {
+    let out = Command::new("python3")
+        .arg(repo().join("tests/python").join(script))
+        .args(args)
+        .output()
+        .expect("run python3");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = if out.status.success() {
+        report
+    } else {
+        format!(
+            "{script} failed (exit {:?}; install its packages with `pip install -r tests/python/requirements.txt`):\n{report}",
+            out.status.code()
+        )
+    };
+    (out.status.success(), report)
+}
+
 /// Runs trailscope with `--data-dir data` and `args`.
 pub fn run(data: &Path, args: &[&str]) -> Output {
     let out = bin()

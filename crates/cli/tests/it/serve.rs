@@ -8,10 +8,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crate::{bin, repo, run, shared_data};
+use crate::{bin, run, shared_data};
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -181,23 +181,19 @@ fn serve_answers_elasticsearch_clients_and_its_own_api() {
     let addr = server.addr;
 
     // Real clients, checked against DuckDB over the input files.
-    let script = repo().join("tests/python/es_clients.py");
-    let out = Command::new("python3")
-        .arg(&script)
-        .args(["--url", &format!("http://{addr}/_elastic"), "--token", TOKEN, "--input"])
-        .arg(&input)
-        .output()
-        .expect("run python3");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let url = format!("http://{addr}/_elastic");
+    let (ok, report) = crate::python(
+        "es_clients.py",
+        &[
+            "--url".as_ref(),
+            url.as_ref(),
+            "--token".as_ref(),
+            TOKEN.as_ref(),
+            "--input".as_ref(),
+            input.as_os_str(),
+        ],
     );
-    assert!(
-        out.status.success(),
-        "Elasticsearch/OpenSearch client checks failed (exit {:?}; install them with `pip install -r tests/python/requirements.txt`):\n{report}",
-        out.status.code()
-    );
+    assert!(ok, "Elasticsearch/OpenSearch client checks failed: {report}");
     assert!(report.contains("all checks passed"), "{report}");
 
     // Authentication: health is open, everything else needs a valid token.
