@@ -34,8 +34,7 @@ pub struct LookupArgs {
 /// One LookupEvents call, signed as the AWS CLI signs it.
 fn call(addr: SocketAddr, body: &Value) -> Result<Value> {
     let bytes = serde_json::to_vec(body)?;
-    let now = chrono::Utc::now();
-    let amz_date = now.format(trailscope_sigv4::AMZ_DATE).to_string();
+    let amz_date = chrono::Utc::now().format(trailscope_sigv4::AMZ_DATE).to_string();
     let host = addr.to_string();
     let headers = [
         ("content-type", "application/x-amz-json-1.1"),
@@ -43,11 +42,6 @@ fn call(addr: SocketAddr, body: &Value) -> Result<Value> {
         ("x-amz-date", amz_date.as_str()),
         ("x-amz-target", TARGET),
     ];
-    let scope = trailscope_sigv4::Scope {
-        date: now.format("%Y%m%d").to_string(),
-        region: "us-east-1".into(),
-        service: "cloudtrail".into(),
-    };
     let req = trailscope_sigv4::Request {
         method: "POST",
         path: "/",
@@ -55,7 +49,7 @@ fn call(addr: SocketAddr, body: &Value) -> Result<Value> {
         headers: &headers,
         body: &bytes,
     };
-    let auth = trailscope_sigv4::sign(&req, KEY_ID, SECRET, &scope)?;
+    let auth = trailscope_sigv4::sign(&req, KEY_ID, SECRET, "us-east-1", "cloudtrail")?;
     let mut sent: Vec<(&str, &str)> = headers.iter().filter(|(k, _)| *k != "host").copied().collect();
     sent.push(("authorization", auth.as_str()));
     let (status, resp) = post_with(addr, "/", &bytes, &sent)?;

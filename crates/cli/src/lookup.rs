@@ -317,8 +317,7 @@ impl Pager {
                     Some(p) => format!("{}:{p}", url.host_str().unwrap_or_default()),
                     None => url.host_str().unwrap_or_default().to_string(),
                 };
-                let now = Utc::now();
-                let amz_date = now.format(trailscope_sigv4::AMZ_DATE).to_string();
+                let amz_date = Utc::now().format(trailscope_sigv4::AMZ_DATE).to_string();
                 let target = format!("{}{}", trailscope_lookup::TARGET_PREFIX, trailscope_lookup::OPERATION);
                 let headers = [
                     ("content-type", "application/x-amz-json-1.1"),
@@ -326,11 +325,6 @@ impl Pager {
                     ("x-amz-date", amz_date.as_str()),
                     ("x-amz-target", target.as_str()),
                 ];
-                let scope = trailscope_sigv4::Scope {
-                    date: now.format("%Y%m%d").to_string(),
-                    region: region.clone(),
-                    service: "cloudtrail".into(),
-                };
                 let request = trailscope_sigv4::Request {
                     method: "POST",
                     path: url.path(),
@@ -338,7 +332,7 @@ impl Pager {
                     headers: &headers,
                     body: &bytes,
                 };
-                let authorization = trailscope_sigv4::sign(&request, access_key_id, secret, &scope)?;
+                let authorization = trailscope_sigv4::sign(&request, access_key_id, secret, region, "cloudtrail")?;
                 let mut r = client
                     .post(url.clone())
                     .body(bytes.clone())

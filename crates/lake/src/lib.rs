@@ -6,7 +6,7 @@
 
 mod stats;
 
-pub use stats::TableStats;
+pub use stats::{TableStats, partition_day};
 
 use std::collections::HashMap;
 use std::num::NonZeroU64;

@@ -36,20 +36,24 @@ impl Lake {
     }
 }
 
+/// A data file's `eventdate` partition value as days since 1970 (`None` when absent or not a
+/// date).
+pub fn partition_day(values: &std::collections::HashMap<String, Option<String>>) -> Option<i32> {
+    let text = values.get(schema::EVENT_DATE)?.as_deref()?;
+    let day = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from((day - epoch).num_days()).ok()
+}
+
 impl Lake {
     /// The `eventdate` partitions of the current version, as days since 1970, ascending.
     /// Read from the log alone; a partition value that is not a date is skipped.
     pub fn days(&self) -> Result<Vec<i32>, LakeError> {
         let snapshot = self.table.snapshot().map_err(LakeError::Read)?;
-        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
         let mut days: Vec<i32> = snapshot
             .log_data()
             .into_iter()
-            .filter_map(|f| {
-                let text = f.partition_values_map().get(schema::EVENT_DATE).cloned().flatten()?;
-                let day = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()?;
-                i32::try_from((day - epoch).num_days()).ok()
-            })
+            .filter_map(|f| partition_day(&f.partition_values_map()))
             .collect();
         days.sort_unstable();
         days.dedup();

@@ -1,10 +1,10 @@
-//! Answering a [`Lookup`]: the attributes as DataFusion predicates, newest-first pages read a
-//! few days at a time, and the response in AWS's shape.
+//! Answering a [`Lookup`]: the attributes as DataFusion predicates, newest-first pages read in
+//! time windows (`trailscope_search::windows`), and the response in AWS's shape.
 //!
 //! Pages are ordered by (`eventtime`, `eventid`, source object, index), all descending, and
 //! continue strictly after the previous page's last row, so no event repeats or goes missing.
-//! A page reads the newest day first and widens the window (1, 2, 4, … days) only while it has
-//! too few events: a common attribute is answered from the last day's files alone.
+//! A page reads the newest hours that hold data first and widens only while it has too few
+//! events: a common attribute is answered from a few row groups of the last day.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -21,9 +21,10 @@ use serde_json::{Map, Value as Json, json};
 use trailscope_cloudtrail::schema;
 use trailscope_cloudtrail::template::to_text;
 use trailscope_search::Compiler;
+use trailscope_search::dates::timestamp;
 use trailscope_search::search::{RowKey, fetch_rows, filtered};
 use trailscope_search::udf::list_field;
-use trailscope_search::windows::{self, Window, Windows};
+use trailscope_search::windows::{self, Window, Windows, read_newest};
 
 use crate::derive::{self, ResourceInputs};
 use crate::error::LookupError;
@@ -248,10 +249,6 @@ impl ScalarUDFImpl for HasResource {
     }
 }
 
-fn timestamp(micros: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(Some(micros), Some("UTC".into())))
-}
-
 /// Every row strictly after `c` in the page order (all keys descending).
 fn after(c: &Cursor) -> Result<Expr, LookupError> {
     let time = field(schema::EVENT_TIME)?;
@@ -278,11 +275,10 @@ pub fn filter(req: &Lookup) -> Result<Expr, LookupError> {
     for a in &req.attributes {
         f = f.and(attribute(a.key, &a.value)?);
     }
-    if let Some(start) = req.start {
-        f = f.and(field(schema::EVENT_TIME)?.gt_eq(timestamp(start.timestamp_micros())));
-    }
-    if let Some(end) = req.end {
-        f = f.and(field(schema::EVENT_TIME)?.lt_eq(timestamp(end.timestamp_micros())));
+    if req.start.is_some() || req.end.is_some() {
+        let c = Compiler::default();
+        let time = c.field(schema::EVENT_TIME)?;
+        f = f.and(c.time_range(&time, req.start.map(|t| (t, true)), req.end.map(|t| (t, true))));
     }
     Ok(f)
 }
@@ -367,23 +363,17 @@ pub async fn lookup(
     } else {
         windows::FIRST_WINDOW_US
     };
-    let want = req.max_results + 1;
-    let mut found: Vec<Hit> = Vec::new();
     let floor = req.start.map(|t| t.timestamp_micros());
     let mut ceiling = req.end.map(|t| t.timestamp_micros().saturating_add(1));
     if let Some(c) = cursor {
         ceiling = Some(ceiling.unwrap_or(i64::MAX).min(c.time.saturating_add(1)));
     }
-    let mut windows = Windows::new(table.days, floor, ceiling, first);
-    while let Some(w) = windows.next() {
-        let rows = window(table.ctx, f.clone(), w, want - found.len()).await?;
-        let n = rows.len();
-        found.extend(rows);
-        if found.len() >= want {
-            break;
-        }
-        windows.observed(w, n, want - found.len());
-    }
+    let windows = Windows::new(table.days, floor, ceiling, first);
+    let f = &f;
+    let mut found = read_newest(windows, req.max_results + 1, |w, want| {
+        window(table.ctx, f.clone(), w, want)
+    })
+    .await?;
     let more = found.len() > req.max_results;
     found.truncate(req.max_results);
     let events = render(table.ctx, &found).await?;

@@ -68,14 +68,12 @@ impl LakeFiles {
         let snapshot = lake.table().snapshot().ok()?;
         let mut files = Vec::new();
         for f in snapshot.log_data() {
-            let day_text = f.partition_values_map().get(schema::EVENT_DATE).cloned().flatten()?;
-            let day = chrono::NaiveDate::parse_from_str(&day_text, "%Y-%m-%d").ok()?;
-            let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+            let day = trailscope_lake::partition_day(&f.partition_values_map())?;
             let path = root.join(f.path().as_ref());
             files.push(DataFile {
                 path: path.to_str()?.trim_start_matches('/').to_string(),
                 size: u64::try_from(f.size()).ok()?,
-                day: i32::try_from((day - epoch).num_days()).ok()?,
+                day,
             });
         }
         let table = schema::table_schema();

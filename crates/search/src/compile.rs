@@ -238,7 +238,12 @@ impl Compiler {
 
     /// `[lo, hi)` on a time field (each bound's flag says whether it is inclusive); on
     /// `eventtime` also a bound on the `eventdate` partition so whole days are skipped.
-    fn time_range(&self, f: &FieldDef, lo: Option<(DateTime<Utc>, bool)>, hi: Option<(DateTime<Utc>, bool)>) -> Expr {
+    pub fn time_range(
+        &self,
+        f: &FieldDef,
+        lo: Option<(DateTime<Utc>, bool)>,
+        hi: Option<(DateTime<Utc>, bool)>,
+    ) -> Expr {
         let mut parts = Vec::new();
         let day = |t: DateTime<Utc>| {
             lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(
@@ -247,10 +252,7 @@ impl Compiler {
         };
         let value = |t: DateTime<Utc>| match f.ty {
             FieldType::Day => day(t),
-            _ => lit(ScalarValue::TimestampMicrosecond(
-                Some(t.timestamp_micros()),
-                Some("UTC".into()),
-            )),
+            _ => dates::timestamp(t.timestamp_micros()),
         };
         // A bound at midnight UTC on `eventtime` is exactly a bound on the `eventdate` partition:
         // whole days are then selected by partition alone, with no per-row time comparison.

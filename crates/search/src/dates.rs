@@ -3,6 +3,14 @@
 
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
+/// An instant (microseconds since 1970) as a literal of `eventtime`'s type.
+pub fn timestamp(micros: i64) -> datafusion::prelude::Expr {
+    datafusion::prelude::lit(datafusion::common::ScalarValue::TimestampMicrosecond(
+        Some(micros),
+        Some("UTC".into()),
+    ))
+}
+
 /// An instant with the precision it was written in: `2024-01-01` covers a whole day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Instant {

@@ -15,6 +15,7 @@ use crate::error::SearchError;
 use crate::fields::{FieldDef, FieldType};
 use crate::highlight;
 use crate::search::{INDEX, Request, SortKey, filter_source, filtered};
+use crate::windows::{FIRST_WINDOW_US, Windows, bounds, read_newest};
 
 /// The sort used for hits: the request's, newest first by default, and `eventid` last so pages
 /// are stable and `search_after` never skips or repeats an event.
@@ -70,30 +71,21 @@ pub(crate) async fn hits_for(
         // Newest first: read the newest hours first and stop when the page is full, instead of
         // sorting every match.
         let need = req.from.saturating_add(req.size);
-        let mut batches: Vec<RecordBatch> = Vec::new();
-        let mut have = 0;
-        let mut windows = crate::windows::Windows::new(days, None, None, crate::windows::FIRST_WINDOW_US);
-        while let Some(w) = windows.next() {
-            let part = filtered(ctx, crate::windows::bounds(w)?.and(filter.clone()))
+        let windows = Windows::new(days, None, None, FIRST_WINDOW_US);
+        let (filter, select, order, width) = (&filter, &select, &order, keys.len());
+        let found = read_newest(windows, need, |w, want| async move {
+            let part = filtered(ctx, bounds(w)?.and(filter.clone()))
                 .await?
                 .select(select.clone())?
                 .sort(order.clone())?
-                .limit(0, Some(need - have))?
+                .limit(0, Some(want))?
                 .collect()
                 .await?;
-            let n: usize = part.iter().map(RecordBatch::num_rows).sum();
-            have += n;
-            batches.extend(part);
-            if have >= need {
-                break;
-            }
-            windows.observed(w, n, need - have);
-        }
-        let (mut rows, mut sorts) = page_rows(&batches, keys.len())?;
-        let skip = req.from.min(rows.len());
-        rows.drain(..skip);
-        sorts.drain(..skip);
-        (rows, sorts)
+            let (rows, sorts) = page_rows(&part, width)?;
+            Ok::<_, SearchError>(rows.into_iter().zip(sorts).collect::<Vec<_>>())
+        })
+        .await?;
+        found.into_iter().skip(req.from).unzip()
     } else {
         let page = filtered(ctx, filter)
             .await?

@@ -8,9 +8,9 @@
 //! give the rate at which matches come. The caller stops once it has enough rows: windows are
 //! disjoint in time and come newest first, so their results concatenate in time order.
 
-use datafusion::common::ScalarValue;
-use datafusion::prelude::{Expr, ident, lit};
-use trailscope_cloudtrail::schema;
+use chrono::DateTime;
+use datafusion::prelude::Expr;
+use trailscope_cloudtrail::{epoch_days, schema};
 
 use crate::compile::Compiler;
 use crate::error::SearchError;
@@ -26,26 +26,38 @@ pub struct Window {
     pub hi: i64,
 }
 
-/// The day (days since 1970) holding `micros`, saturating.
-pub fn day_of(micros: i64) -> i32 {
-    let day = micros.div_euclid(DAY_US);
-    i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
-}
-
-fn timestamp(micros: i64) -> Expr {
-    lit(ScalarValue::TimestampMicrosecond(Some(micros), Some("UTC".into())))
-}
-
-/// The rows of `w`: its `eventdate` partitions and its `eventtime` range.
+/// The rows of `w`: an `eventtime` range, which also bounds the `eventdate` partitions.
 pub fn bounds(w: Window) -> Result<Expr, SearchError> {
-    let day = ident(schema::EVENT_DATE);
-    let time = Compiler::default().field(schema::EVENT_TIME)?.expr;
-    Ok(day
-        .clone()
-        .gt_eq(lit(ScalarValue::Date32(Some(day_of(w.lo)))))
-        .and(day.lt_eq(lit(ScalarValue::Date32(Some(day_of(w.hi - 1))))))
-        .and(time.clone().gt_eq(timestamp(w.lo)))
-        .and(time.lt(timestamp(w.hi))))
+    let c = Compiler::default();
+    let time = c.field(schema::EVENT_TIME)?;
+    let at = |micros: i64| {
+        DateTime::from_timestamp_micros(micros)
+            .ok_or_else(|| SearchError::BadRequest(format!("{micros} µs is not a representable time")))
+    };
+    Ok(c.time_range(&time, Some((at(w.lo)?, true)), Some((at(w.hi)?, false))))
+}
+
+/// Reads `windows` newest first, asking `read` for at most the rows still wanted from each,
+/// until `want` rows are found; rows come in the order of the windows.
+pub async fn read_newest<T, E, Fut>(
+    mut windows: Windows,
+    want: usize,
+    mut read: impl FnMut(Window, usize) -> Fut,
+) -> Result<Vec<T>, E>
+where
+    Fut: std::future::Future<Output = Result<Vec<T>, E>>,
+{
+    let mut found = Vec::new();
+    while let Some(w) = windows.next() {
+        let rows = read(w, want - found.len()).await?;
+        let n = rows.len();
+        found.extend(rows);
+        if found.len() >= want {
+            break;
+        }
+        windows.observed(w, n, want - found.len());
+    }
+    Ok(found)
 }
 
 /// The windows of one read, newest first.
@@ -64,7 +76,7 @@ impl Windows {
     pub fn new(days: &[i32], floor: Option<i64>, ceiling: Option<i64>, first: i64) -> Windows {
         let floor = floor.unwrap_or(i64::MIN);
         let hi = ceiling.unwrap_or(i64::MAX);
-        let (lo_day, hi_day) = (day_of(floor), day_of(hi.saturating_sub(1)));
+        let (lo_day, hi_day) = (epoch_days(floor), epoch_days(hi.saturating_sub(1)));
         Windows {
             days: days
                 .iter()
@@ -96,7 +108,7 @@ impl Iterator for Windows {
 
     fn next(&mut self) -> Option<Window> {
         // Skip to the newest day with data below `hi`.
-        let hi_day = day_of(self.hi.saturating_sub(1));
+        let hi_day = epoch_days(self.hi.saturating_sub(1));
         self.days.retain(|d| *d <= hi_day);
         let newest = *self.days.first()?;
         let hi = self.hi.min((i64::from(newest) + 1) * DAY_US);
@@ -157,7 +169,7 @@ mod tests {
         );
         assert!(plan(&[], None, None, 3 * H).is_empty());
         assert_eq!(plan(&[5, 20], None, None, i64::MAX), vec![(5 * DAY_US, 21 * DAY_US)]);
-        assert_eq!((day_of(-1), day_of(0), day_of(DAY_US)), (-1, 0, 1));
+        assert_eq!((epoch_days(-1), epoch_days(0), epoch_days(DAY_US)), (-1, 0, 1));
     }
 
     #[test]

@@ -259,12 +259,27 @@ pub fn signing_key(secret: &str, scope: &Scope) -> Vec<u8> {
 }
 
 /// The `Authorization` header value for `req`, signing every header it carries (which must
-/// include `host` and `x-amz-date`).
-pub fn sign(req: &Request<'_>, access_key_id: &str, secret: &str, scope: &Scope) -> Result<String, SigV4Error> {
+/// include `host` and `x-amz-date`), for `service` in `region`. The scope's date is the date of
+/// `x-amz-date`, as verification requires.
+pub fn sign(
+    req: &Request<'_>,
+    access_key_id: &str,
+    secret: &str,
+    region: &str,
+    service: &str,
+) -> Result<String, SigV4Error> {
     let amz_date = header(req, "x-amz-date")
         .first()
         .map(|s| s.to_string())
         .ok_or_else(|| SigV4Error::Incomplete("the request to sign has no x-amz-date header".into()))?;
+    let date = amz_date
+        .get(..8)
+        .ok_or_else(|| SigV4Error::Incomplete(format!("x-amz-date '{amz_date}' is not a date")))?;
+    let scope = &Scope {
+        date: date.to_string(),
+        region: region.to_string(),
+        service: service.to_string(),
+    };
     let mut signed: Vec<String> = req.headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
     signed.sort();
     signed.dedup();

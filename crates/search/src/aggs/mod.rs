@@ -538,7 +538,7 @@ fn bucket_condition(kind: &Kind, key: &Expr, scalar: &ScalarValue) -> Result<Exp
                 Interval::Fixed(ms) => us + ms * 1000,
                 Interval::Calendar(unit) => zone.next(us.div_euclid(1000), *unit).map_or(i64::MAX, |ms| ms * 1000),
             };
-            let t = |v: i64| lit(ScalarValue::TimestampMicrosecond(Some(v), Some("UTC".into())));
+            let t = crate::dates::timestamp;
             let mut e = field.expr.clone().gt_eq(t(*us)).and(field.expr.clone().lt(t(end)));
             if field.path == trailscope_cloudtrail::schema::EVENT_TIME {
                 let day = |v: i64| lit(ScalarValue::Date32(Some(trailscope_cloudtrail::epoch_days(v))));
