@@ -87,13 +87,12 @@ impl Table {
         let Some(v) = version else {
             return Err(TableError::Gone(None));
         };
-        let kept = |earlier: &Mutex<Vec<Arc<Snapshot>>>| {
-            earlier
-                .lock()
-                .ok()
-                .and_then(|e| e.iter().find(|s| s.version == version).cloned())
-        };
-        if let Some(s) = kept(&self.earlier) {
+        let kept = self
+            .earlier
+            .lock()
+            .ok()
+            .and_then(|e| e.iter().find(|s| s.version == version).cloned());
+        if let Some(s) = kept {
             return Ok(s);
         }
         let lake = Lake::open_version(std::path::Path::new(&self.location), v)
