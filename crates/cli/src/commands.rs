@@ -150,6 +150,7 @@ fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Confi
             },
             token_key: crate::lookup::token_key(&cli.data_dir)?,
         },
+        saved_objects: Some(state_dir(&cli.data_dir).join("saved-objects")),
     })
 }
 
@@ -165,6 +166,11 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
             println!("trailscope serving http://{addr}  (Elasticsearch API: http://{addr}/_elastic)");
             if open {
                 eprintln!("note: no authentication configured; listening on loopback only");
+            }
+            if !trailscope_server::ui_is_built() {
+                eprintln!(
+                    "note: this binary has no web UI (ui/dist was not built): npm --prefix ui ci && npm --prefix ui run build, then rebuild"
+                );
             }
             let _ = std::io::stdout().flush();
         },

@@ -191,6 +191,16 @@ impl TableProvider for LakeFiles {
             .filter(|g| !g.is_empty())
             .map(FileGroup::from)
             .collect();
+        if groups.is_empty() {
+            // No file can match (a range beyond the data). A scan with zero partitions trips
+            // DataFusion's plan checks under a sort ("does not satisfy distribution
+            // requirements: SinglePartition"), so answer with an empty one-partition input.
+            let schema = match projection {
+                Some(p) => Arc::new(self.table_schema.project(p)?),
+                None => Arc::clone(&self.table_schema),
+            };
+            return Ok(Arc::new(datafusion::physical_plan::empty::EmptyExec::new(schema)));
+        }
         let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?

@@ -52,6 +52,21 @@ async fn elasticsearch_requests_agree_with_sql() {
     let limits = Limits::default();
     let terms_source = json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventSource", "size": 2}}}});
     let checks: Vec<(&str, Value, &str, Want)> = vec![
+        // --- a range beyond the data: no file to read, no hits, no error (a sorted scan of
+        // zero files once failed DataFusion's plan checks).
+        (
+            "beyond the data, newest first",
+            json!({"size": 5, "track_total_hits": true, "query": {"range": {"eventTime": {"gte": "2030-01-01T00:00:00Z"}}},
+                   "aggs": {"h": {"date_histogram": {"field": "eventTime", "fixed_interval": "1d"}}}}),
+            "/hits/hits",
+            Len(0),
+        ),
+        (
+            "beyond the data, oldest first",
+            json!({"size": 5, "sort": [{"eventTime": "asc"}], "query": {"range": {"eventTime": {"lt": "2000-01-01T00:00:00Z"}}}}),
+            "/hits/total/value",
+            Json(json!(0)),
+        ),
         // --- terms
         (
             "terms key",

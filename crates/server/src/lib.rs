@@ -3,7 +3,9 @@
 //! - `/_elastic/…`: an Elasticsearch-compatible subset over the index `cloudtrail`
 //!   ([`es`]);
 //! - `/api/sql`, `/api/fields`, `/api/health` and `/metrics` ([`api`]);
-//! - `POST /`: CloudTrail's `LookupEvents` as AWS serves it, SigV4-signed ([`aws`]).
+//! - `POST /`: CloudTrail's `LookupEvents` as AWS serves it, SigV4-signed ([`aws`]);
+//! - `/api/saved-objects`: the UI's saved searches, visualizations and dashboards ([`saved`]);
+//! - every other `GET`: the embedded web UI (`trailscope-webui`).
 //!
 //! Every query runs under the limits of [`limits::Gate`]: a bounded number at a time, each with a
 //! timeout and a memory budget. Authentication ([`auth::Auth`]) is required whenever the server
@@ -16,10 +18,12 @@ mod error;
 pub mod es;
 pub mod limits;
 mod metrics;
+pub mod saved;
 pub mod table;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +40,7 @@ use trailscope_lake::Lake;
 pub use auth::{Auth, User, hash_password};
 pub use error::ApiError;
 pub use limits::Limits;
+pub use trailscope_webui::is_built as ui_is_built;
 
 /// The documented default address: loopback only.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9280";
@@ -48,6 +53,9 @@ pub struct Config {
     /// How often the table's log is checked for new commits.
     pub refresh: Duration,
     pub aws: aws::AwsApi,
+    /// Where saved objects live (`<data-dir>/_trailscope/saved-objects`); `None` turns the
+    /// saved-objects API off.
+    pub saved_objects: Option<PathBuf>,
 }
 
 #[derive(Debug, Error)]
@@ -76,6 +84,7 @@ pub struct AppState {
     pub gate: limits::Gate,
     pub auth: Auth,
     pub aws: aws::AwsApi,
+    pub saved: Option<saved::Store>,
     metrics: metrics::Metrics,
 }
 
@@ -103,6 +112,7 @@ pub async fn serve(
         gate: limits::Gate::new(config.limits),
         auth: config.auth,
         aws: config.aws,
+        saved: config.saved_objects.map(saved::Store::new),
         metrics: metrics::Metrics::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -143,13 +153,35 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/fields", get(api::fields))
         .route("/api/health", get(api::health))
         .route("/metrics", get(api::metrics))
+        .route("/api/saved-objects", get(saved::list))
+        .route("/api/saved-objects/{type}", post(saved::create))
+        .route(
+            "/api/saved-objects/{type}/{id}",
+            get(saved::get).put(saved::update).delete(saved::delete),
+        )
         .layer(middleware::from_fn_with_state(Arc::clone(&state), authenticate))
-        // AWS clients sign each request (SigV4), checked by the handler itself.
-        .route("/", post(aws::handle))
+        // AWS clients sign each request (SigV4), checked by the handler itself. The UI's files
+        // hold no data, so they load without credentials and the app asks for them.
+        .route("/", post(aws::handle).get(trailscope_webui::serve))
+        .fallback(ui_or_not_found)
         .layer(middleware::from_fn(product_header))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// Unknown API paths answer a JSON 404; everything else is the web UI's (its router decides).
+async fn ui_or_not_found(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path.starts_with("/_elastic/") || path == "/metrics" {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "resource_not_found_exception",
+            format!("no endpoint {method} {path}"),
+        )
+        .into_response();
+    }
+    trailscope_webui::serve(method, uri).await
 }
 
 /// Elasticsearch clients (8.x) refuse servers that do not say they are Elasticsearch.
@@ -165,6 +197,7 @@ async fn authenticate(State(state): State<Arc<AppState>>, req: Request, next: Ne
     if req.uri().path() == "/api/health" || state.auth.is_open() {
         return next.run(req).await;
     }
+    let from_app = req.headers().contains_key("x-requested-with");
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     if state.auth.check(header) {
         return next.run(req).await;
@@ -175,7 +208,12 @@ async fn authenticate(State(state): State<Arc<AppState>>, req: Request, next: Ne
     } else {
         "missing authentication credentials: send Authorization: Bearer <token> (or ApiKey, or Basic user:password)"
     };
-    ApiError::new(StatusCode::UNAUTHORIZED, "security_exception", reason).into_response()
+    let mut r = ApiError::new(StatusCode::UNAUTHORIZED, "security_exception", reason).into_response();
+    if from_app {
+        // The web UI shows its own login page; the challenge would make browsers pop up theirs.
+        r.headers_mut().remove(header::WWW_AUTHENTICATE);
+    }
+    r
 }
 
 /// Logs each request (method, route, status, time — never headers, so never credentials) and

@@ -8,6 +8,7 @@ mod corpus;
 mod crash;
 mod lookup;
 mod serve;
+mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
