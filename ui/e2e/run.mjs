@@ -36,7 +36,7 @@ for (const [name, test] of Object.entries(tests)) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, timezoneId: "UTC", locale: "en-US" });
   const page = await context.newPage();
   const problems = [];
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("pageerror", (e) => problems.push(`page error: ${e.stack ?? e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error" && !/status of 4\d\d/.test(m.text())) problems.push(`console error: ${m.text()}`);
   });

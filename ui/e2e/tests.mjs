@@ -212,3 +212,153 @@ export const tests = {
     await until(() => hitCount(page), (n) => n > 0, "hits after logging in");
   },
 };
+
+const VIS = {
+  table: "Top source IPs",
+  pie: "Source IPs share",
+  line: "ECS calls over time",
+  bar: "Calls by service",
+  metric: "Unique callers",
+  map: "Map of callers",
+  countries: "Calls by country",
+};
+
+/** The preview (or a panel) finished drawing something, not an error or an empty state. */
+async function drawn(scope, kind) {
+  const vis = scope.locator(`.vis[data-state="done"]${kind ? `[data-kind="${kind}"]` : ""}`);
+  await until(
+    async () => {
+      const states = await scope.locator("[data-state]").evaluateAll((els) => els.map((e) => e.getAttribute("data-state")));
+      return states;
+    },
+    (s) => s.includes("done") || s.includes("error") || s.includes("empty"),
+    "the chart to finish",
+  );
+  const errors = await scope.locator('[data-state="error"], [data-state="empty"]').allTextContents();
+  assert(errors.length === 0, `not drawn: ${errors}`);
+  assert((await vis.count()) > 0, `no ${kind ?? ""} chart drawn`);
+  return vis.first();
+}
+
+async function createVis(page, config, type, title, configure) {
+  await page.goto(`${config.base}/visualize?from=${encodeURIComponent(config.from)}&to=${encodeURIComponent(config.to)}`);
+  await page.getByRole("button", { name: new RegExp(`^Create ${type}$`) }).click();
+  const form = page.getByRole("form", { name: "Visualization settings" });
+  await form.getByLabel("Title").fill(title);
+  if (configure) await configure(form, page);
+  const preview = page.getByRole("region", { name: "Preview" });
+  await drawn(preview);
+  await form.getByRole("button", { name: "Save" }).click();
+  await until(() => page.getByRole("status").textContent(), (t) => (t ?? "").startsWith("Saved"), `"${title}" saved`);
+  assert(/\/visualize\/edit\/[A-Za-z0-9_-]+/.test(page.url()), `editing the saved one: ${page.url()}`);
+  // The saved visualization is opened afresh from the server and drawn again.
+  return { preview, vis: await drawn(preview) };
+}
+
+Object.assign(tests, {
+  /** Every visualization type, built in the editor, drawn from the demo data, and saved. */
+  async "visualize-each-type"(page, config) {
+    const { vis: table } = await createVis(page, config, "Data table", VIS.table);
+    const rows = await table.locator("tbody tr:not(.muted)").evaluateAll((trs) => trs.map((tr) => [tr.cells[0].textContent, tr.cells[1].textContent]));
+    const want = config.topIps.map((r) => [r.key, r.n.toLocaleString("en-US")]);
+    assert(JSON.stringify(rows) === JSON.stringify(want), `table rows ${JSON.stringify(rows)} vs SQL ${JSON.stringify(want)}`);
+
+    const { vis: pie } = await createVis(page, config, "Pie", VIS.pie);
+    assert((await pie.locator("canvas").count()) === 1, "a pie canvas");
+
+    await createVis(page, config, "Line", VIS.line, async (form) => {
+      const bar = form.getByRole("combobox", { name: "Search" });
+      await bar.fill("eventSource:ecs.amazonaws.com");
+      await bar.press("Enter");
+    });
+    await createVis(page, config, "Vertical bar", VIS.bar, async (form) => {
+      await form.getByLabel("Split series").selectOption("eventSource");
+    });
+    const { vis: metric } = await createVis(page, config, "Metric", VIS.metric, async (form) => {
+      await form.getByLabel("Metric").selectOption("cardinality");
+      await form.getByLabel("Of field").selectOption("sourceIPAddress");
+    });
+    const unique = Number(await metric.locator(".metric-value").getAttribute("data-value"));
+    assert(unique > 5, `unique source IPs: ${unique}`);
+    await createVis(page, config, "Coordinate map", VIS.map);
+    await page.screenshot({ path: `${config.shots}/map.png` });
+    await createVis(page, config, "Coordinate map", VIS.countries, async (form) => {
+      await form.getByLabel("Map mode").selectOption("countries");
+    });
+
+    await page.goto(`${config.base}/visualize`);
+    await until(() => page.locator(".objlist li a").allTextContents(), (l) => Object.values(VIS).every((t) => l.includes(t)), "every visualization listed");
+  },
+
+  /** A dashboard: add panels, click to filter, move and resize, save, reload, export, delete, import. */
+  async "dashboard-build-export-import"(page, config) {
+    // A saved search to show as a panel, made through the API as a script would.
+    const r = await page.request.put(`${config.base}/api/saved-objects/search/recent-ecs-calls`, {
+      data: { attributes: { title: "Recent ECS calls", query: "eventSource:ecs.amazonaws.com", filters: [], columns: ["eventName", "sourceIPAddress"], sort: "desc" } },
+    });
+    assert(r.status() === 200, `saved search: ${r.status()}`);
+    await page.goto(`${config.base}/dashboards`);
+    await page.getByLabel("New dashboard title").fill("ECS overview");
+    await page.getByRole("button", { name: "Create dashboard" }).click();
+    await page.waitForURL(/\/dashboards\/view\//);
+    const id = page.url().match(/view\/([A-Za-z0-9_-]+)/)[1];
+    await page.goto(`${page.url().split("?")[0]}?from=${encodeURIComponent(config.from)}&to=${encodeURIComponent(config.to)}`);
+    await page.getByRole("button", { name: "Add panel" }).click();
+    const add = page.getByRole("dialog", { name: "Add panels" });
+    for (const t of [VIS.table, VIS.pie, VIS.map, VIS.line, "Recent ECS calls"]) await add.getByRole("button", { name: t, exact: true }).click();
+    await add.getByRole("button", { name: "Close" }).click();
+    const panels = page.locator(".dashpanel");
+    await until(() => panels.count(), (n) => n === 5, "5 panels");
+    for (let i = 0; i < 5; i += 1) await drawn(panels.nth(i));
+
+    // Clicking a table row filters the whole dashboard.
+    const ip = config.topIps[0].key;
+    await panels.nth(0).getByRole("button", { name: ip, exact: true }).click();
+    await until(() => page.locator(".pills .pill").allTextContents(), (p) => p.some((t) => t.includes(`sourceIPAddress: ${ip}`)), "the filter pill");
+    await until(() => panels.nth(0).locator("tbody tr").count(), (n) => n === 1, "the table reduced to that IP");
+    await page.getByRole("button", { name: /Remove filter/ }).click();
+
+    // Resize the first panel by its corner handle, and move the second by its title.
+    const before = await panels.nth(0).boundingBox();
+    const handle = panels.nth(0).locator(".react-resizable-handle");
+    const hb = await handle.boundingBox();
+    await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(hb.x + 200, hb.y + 80, { steps: 10 });
+    await page.mouse.up();
+    const after = await until(() => panels.nth(0).boundingBox(), (b) => b.width > before.width + 100, "a wider panel");
+    assert(after.height > before.height, "a taller panel");
+    await page.getByRole("button", { name: /^Save/ }).first().click();
+    await until(() => page.getByRole("status").textContent(), (t) => t === "Saved", "saved");
+    const stored = await (await page.request.get(`${config.base}/api/saved-objects/dashboard/${id}`)).json();
+    const first = stored.attributes.panels[0];
+    assert(first.w > 6 && first.h > 8, `the saved size of the resized panel: ${JSON.stringify(first)}`);
+    await page.reload();
+    await until(() => panels.count(), (n) => n === 5, "5 panels after reload");
+    const reloaded = await panels.nth(0).boundingBox();
+    assert(reloaded.width > before.width + 100, `size kept after reload: ${reloaded.width} vs ${before.width}`);
+    for (let i = 0; i < 5; i += 1) await drawn(panels.nth(i));
+    await page.screenshot({ path: `${config.shots}/dashboard.png` });
+
+    // Export, delete, import: the same dashboard comes back.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
+    const file = `${config.shots}/ecs-overview.json`;
+    await download.saveAs(file);
+    const { readFileSync } = await import("node:fs");
+    const bundle = JSON.parse(readFileSync(file, "utf8"));
+    assert(bundle.format === "trailscope-saved-objects" && bundle.version === 1, `bundle header ${bundle.format} ${bundle.version}`);
+    assert(bundle.objects.length === 6 && bundle.objects.at(-1).id === id, `bundle objects: ${bundle.objects.map((o) => o.type + "/" + o.id)}`);
+    await page.goto(`${config.base}/dashboards`);
+    page.once("dialog", (d) => d.accept());
+    await page.locator(".objlist li", { hasText: "ECS overview" }).getByRole("button", { name: "delete" }).click();
+    await until(() => page.locator(".objlist li", { hasText: "ECS overview" }).count(), (n) => n === 0, "the dashboard deleted");
+    await page.getByLabel("Import dashboard").setInputFiles(file);
+    await until(() => page.getByRole("status").textContent(), (t) => (t ?? "").includes("Imported 6 objects"), "the import");
+    await page.locator(".objlist li a", { hasText: "ECS overview" }).click();
+    await until(() => panels.count(), (n) => n === 5, "5 panels after import");
+    // A broken file is refused with a reason.
+    await page.goto(`${config.base}/dashboards`);
+    await page.getByLabel("Import dashboard").setInputFiles({ name: "bad.json", mimeType: "application/json", buffer: Buffer.from('{"format":"kibana"}') });
+    await until(() => page.getByRole("alert").textContent(), (t) => (t ?? "").includes("not a trailscope export"), "the refusal");
+  },
+});

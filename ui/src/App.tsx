@@ -2,9 +2,15 @@ import { useEffect, useState } from "react";
 import { onUnauthorized } from "./lib/api";
 import { Login } from "./pages/Login";
 import { Discover } from "./pages/Discover";
+import { Visualize } from "./pages/Visualize";
+import { Dashboards } from "./pages/Dashboards";
 import { navigate, useLocation } from "./router";
 
-const PAGES = [{ path: "/discover", label: "Discover" }];
+const PAGES = [
+  { path: "/discover", label: "Discover" },
+  { path: "/visualize", label: "Visualize" },
+  { path: "/dashboards", label: "Dashboards" },
+];
 
 export function App() {
   const { path, search } = useLocation();
@@ -37,9 +43,16 @@ export function App() {
           ))}
         </nav>
       </header>
-      <main>{path.startsWith("/discover") ? <Discover search={search} /> : <NotFound path={path} />}</main>
+      <main>{page(path, search)}</main>
     </div>
   );
+}
+
+function page(path: string, search: string) {
+  if (path.startsWith("/discover")) return <Discover search={search} />;
+  if (path.startsWith("/visualize")) return <Visualize path={path} search={search} />;
+  if (path.startsWith("/dashboards")) return <Dashboards path={path} search={search} />;
+  return <NotFound path={path} />;
 }
 
 function NotFound({ path }: { path: string }) {

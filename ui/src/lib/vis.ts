@@ -1,0 +1,300 @@
+// Visualizations as data: a spec (what the user chose, saved as is), the Elasticsearch request
+// it needs, the response read back into rows/series/points, and the ECharts option that draws
+// them. All pure, so the chart configs are unit-tested without a browser.
+
+import type { SearchResponse } from "./api";
+import { TIME_FIELD } from "./discoverState";
+import type { Filter } from "./filters";
+import { autoInterval, namedInterval, type Interval } from "./time";
+
+export type VisType = "table" | "pie" | "line" | "bar" | "metric" | "map";
+
+export const VIS_TYPES: Array<{ type: VisType; label: string; help: string }> = [
+  { type: "table", label: "Data table", help: "Rows split by the top values of a field" },
+  { type: "pie", label: "Pie", help: "Shares of the top values of a field" },
+  { type: "line", label: "Line", help: "Events over time, optionally one line per value" },
+  { type: "bar", label: "Vertical bar", help: "Events over time, optionally stacked by value" },
+  { type: "metric", label: "Metric", help: "One number: a count or a unique count" },
+  { type: "map", label: "Coordinate map", help: "Callers on a world map (geoip.location), or countries shaded" },
+];
+
+export interface Metric {
+  type: "count" | "cardinality";
+  /** For `cardinality`. */
+  field?: string;
+}
+
+export interface VisSpec {
+  title: string;
+  type: VisType;
+  /** The visualization's own query (query-bar language) and filters. */
+  query: string;
+  filters: Filter[];
+  /** The saved search it was made from, if any (its query and filters were copied). */
+  savedSearchId?: string;
+  metric: Metric;
+  /** Table and pie: the field whose top values split the rows or slices. */
+  split?: { field: string; size: number; order: "desc" | "asc" };
+  /** Line and bar: the histogram's interval ("auto" or `1h`…) and optional split series. */
+  interval?: string;
+  series?: { field: string; size: number };
+  donut?: boolean;
+  /** Map: sized points on a grid, or countries shaded by count. */
+  mapMode?: "points" | "countries";
+}
+
+export function defaultSpec(type: VisType): VisSpec {
+  const base: VisSpec = { title: "", type, query: "", filters: [], metric: { type: "count" } };
+  switch (type) {
+    case "table":
+    case "pie":
+      return { ...base, split: { field: "sourceIPAddress", size: 5, order: "desc" }, donut: type === "pie" };
+    case "line":
+    case "bar":
+      return { ...base, interval: "auto" };
+    case "map":
+      return { ...base, mapMode: "points" };
+    case "metric":
+      return base;
+  }
+}
+
+/** What a dashboard (or the editor) adds: its time range, query bar and filters. */
+export interface VisContext {
+  range: { from: number; to: number };
+  query?: string;
+  filters?: Filter[];
+}
+
+type Json = Record<string, unknown>;
+
+const phrase = (f: Filter): Json => ({ match_phrase: { [f.field]: f.value } });
+
+export function visQuery(spec: VisSpec, ctx: VisContext): Json {
+  const must: Json[] = [];
+  for (const q of [spec.query, ctx.query ?? ""]) {
+    if (q.trim() !== "") must.push({ query_string: { query: q, analyze_wildcard: true } });
+  }
+  const filters = [...spec.filters, ...(ctx.filters ?? [])];
+  return {
+    bool: {
+      must,
+      filter: [
+        { range: { [TIME_FIELD]: { gte: ctx.range.from, lte: ctx.range.to, format: "epoch_millis" } } },
+        ...filters.filter((f) => !f.negate).map(phrase),
+      ],
+      must_not: filters.filter((f) => f.negate).map(phrase),
+    },
+  };
+}
+
+function metricAgg(m: Metric): Json | undefined {
+  return m.type === "cardinality" && m.field ? { cardinality: { field: m.field } } : undefined;
+}
+
+export function visInterval(spec: VisSpec, range: { from: number; to: number }): Interval {
+  return (spec.interval && spec.interval !== "auto" ? namedInterval(spec.interval) : undefined) ?? autoInterval(range.to - range.from, 60);
+}
+
+/** The geotile precision whose tiles give a readable number of points for a world view. */
+export const MAP_PRECISION = 4;
+
+/** The `_search` body a visualization needs. */
+export function visRequest(spec: VisSpec, ctx: VisContext): Json {
+  const body: Json = { size: 0, track_total_hits: true, query: visQuery(spec, ctx) };
+  const metric = metricAgg(spec.metric);
+  const sub = metric ? { metric } : undefined;
+  switch (spec.type) {
+    case "metric":
+      if (metric) body.aggs = { metric };
+      break;
+    case "table":
+    case "pie": {
+      const split = spec.split;
+      if (split?.field) {
+        const order = metric ? { metric: split.order } : { _count: split.order };
+        body.aggs = { split: { terms: { field: split.field, size: split.size, order }, ...(sub ? { aggs: sub } : {}) } };
+        if (metric) body.aggs = { ...(body.aggs as Json), metric };
+      } else if (metric) {
+        body.aggs = { metric };
+      }
+      break;
+    }
+    case "line":
+    case "bar": {
+      const interval = visInterval(spec, ctx.range);
+      const seriesAgg = spec.series?.field
+        ? { series: { terms: { field: spec.series.field, size: spec.series.size }, ...(sub ? { aggs: sub } : {}) } }
+        : sub;
+      body.aggs = {
+        time: {
+          date_histogram: {
+            field: TIME_FIELD,
+            fixed_interval: interval.es,
+            min_doc_count: 0,
+            extended_bounds: { min: ctx.range.from, max: ctx.range.to },
+          },
+          ...(seriesAgg ? { aggs: seriesAgg } : {}),
+        },
+      };
+      break;
+    }
+    case "map":
+      body.aggs =
+        spec.mapMode === "countries"
+          ? { countries: { terms: { field: "geoip.country_code2", size: 250 }, ...(sub ? { aggs: sub } : {}) } }
+          : {
+              grid: {
+                geotile_grid: { field: "geoip.location", precision: MAP_PRECISION, size: 10_000 },
+                aggs: { centroid: { geo_centroid: { field: "geoip.location" } }, ...(sub ?? {}) },
+              },
+            };
+      break;
+  }
+  return body;
+}
+
+/** A visualization's answer, shaped for drawing. */
+export type VisData =
+  | { kind: "metric"; value: number; label: string }
+  | { kind: "rows"; field: string; rows: Array<{ key: string; value: number }>; other: number; total: number; label: string }
+  | { kind: "series"; intervalMs: number; times: number[]; series: Array<{ name: string; values: number[] }>; label: string }
+  | { kind: "points"; points: Array<{ lat: number; lon: number; value: number; key: string }>; label: string }
+  | { kind: "countries"; countries: Array<{ code: string; value: number }>; label: string };
+
+interface RawBucket {
+  key: string | number;
+  key_as_string?: string;
+  doc_count: number;
+  metric?: { value: number | null };
+  series?: { buckets: RawBucket[] };
+  centroid?: { location?: { lat: number; lon: number } };
+}
+
+export function metricLabel(m: Metric): string {
+  return m.type === "cardinality" ? `Unique count of ${m.field ?? "?"}` : "Count";
+}
+
+function valueOf(b: RawBucket, m: Metric): number {
+  return m.type === "cardinality" ? (b.metric?.value ?? 0) : b.doc_count;
+}
+
+export function readVis(spec: VisSpec, ctx: VisContext, r: SearchResponse): VisData {
+  const aggs = (r.aggregations ?? {}) as unknown as Record<string, { buckets?: RawBucket[]; value?: number | null; sum_other_doc_count?: number }>;
+  const total = r.hits.total?.value ?? 0;
+  const label = metricLabel(spec.metric);
+  const top = (b: RawBucket): number => valueOf(b, spec.metric);
+  switch (spec.type) {
+    case "metric":
+      return { kind: "metric", value: spec.metric.type === "cardinality" ? (aggs.metric?.value ?? 0) : total, label };
+    case "table":
+    case "pie": {
+      const buckets = aggs.split?.buckets ?? [];
+      if (!spec.split?.field) {
+        return { kind: "rows", field: "", rows: [{ key: "all", value: spec.metric.type === "cardinality" ? (aggs.metric?.value ?? 0) : total }], other: 0, total, label };
+      }
+      return {
+        kind: "rows",
+        field: spec.split.field,
+        rows: buckets.map((b) => ({ key: String(b.key_as_string ?? b.key), value: top(b) })),
+        other: spec.metric.type === "count" ? (aggs.split?.sum_other_doc_count ?? 0) : 0,
+        total,
+        label,
+      };
+    }
+    case "line":
+    case "bar": {
+      const buckets = aggs.time?.buckets ?? [];
+      const times = buckets.map((b) => Number(b.key));
+      if (!spec.series?.field) {
+        return { kind: "series", intervalMs: visInterval(spec, ctx.range).ms, times, series: [{ name: label, values: buckets.map(top) }], label };
+      }
+      // Series are the split values seen in any bucket, by their total, largest first.
+      const totals = new Map<string, number>();
+      for (const b of buckets) for (const s of b.series?.buckets ?? []) totals.set(String(s.key), (totals.get(String(s.key)) ?? 0) + top(s));
+      const names = [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+      const series = names.map((name) => ({
+        name,
+        values: buckets.map((b) => {
+          const s = b.series?.buckets.find((x) => String(x.key) === name);
+          return s ? top(s) : 0;
+        }),
+      }));
+      return { kind: "series", intervalMs: visInterval(spec, ctx.range).ms, times, series, label };
+    }
+    case "map":
+      if (spec.mapMode === "countries") {
+        return { kind: "countries", countries: (aggs.countries?.buckets ?? []).map((b) => ({ code: String(b.key), value: top(b) })), label };
+      }
+      return {
+        kind: "points",
+        points: (aggs.grid?.buckets ?? []).flatMap((b) => {
+          const l = b.centroid?.location;
+          return l ? [{ lat: l.lat, lon: l.lon, value: top(b), key: String(b.key) }] : [];
+        }),
+        label,
+      };
+  }
+}
+
+/** Whether there is anything to draw. */
+export function isEmpty(d: VisData): boolean {
+  switch (d.kind) {
+    case "metric":
+      return false;
+    case "rows":
+      return d.rows.length === 0;
+    case "series":
+      return d.series.every((s) => s.values.every((v) => v === 0));
+    case "points":
+      return d.points.length === 0;
+    case "countries":
+      return d.countries.length === 0;
+  }
+}
+
+const PALETTE = ["#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16", "#f97316", "#64748b"];
+
+/** The ECharts option for pie, line and bar (tables, metrics and maps draw themselves). */
+export function chartOption(spec: VisSpec, d: VisData, format: (n: number) => string): Record<string, unknown> | undefined {
+  if (d.kind === "rows" && spec.type === "pie") {
+    const data = d.rows.map((r) => ({ name: r.key, value: r.value }));
+    if (d.other > 0) data.push({ name: "Other", value: d.other });
+    return {
+      color: PALETTE,
+      animation: false,
+      tooltip: { trigger: "item", formatter: (p: { name: string; value: number; percent: number }) => `${p.name}<br/><b>${format(p.value)}</b> (${p.percent}%)` },
+      legend: { type: "scroll", orient: "vertical", right: 8, top: "middle" },
+      series: [
+        {
+          type: "pie",
+          name: d.label,
+          radius: spec.donut ? ["40%", "70%"] : "70%",
+          center: ["40%", "50%"],
+          data,
+          label: { formatter: "{d}%" },
+        },
+      ],
+    };
+  }
+  if (d.kind === "series") {
+    const stack = spec.type === "bar" && d.series.length > 1 ? "total" : undefined;
+    return {
+      color: PALETTE,
+      animation: false,
+      grid: { left: 56, right: 16, top: d.series.length > 1 ? 36 : 12, bottom: 28 },
+      legend: d.series.length > 1 ? { type: "scroll", top: 0 } : undefined,
+      tooltip: { trigger: "axis" },
+      xAxis: { type: "time" },
+      yAxis: { type: "value", minInterval: 1, axisLabel: { formatter: format } },
+      series: d.series.map((s) => ({
+        type: spec.type === "bar" ? "bar" : "line",
+        name: s.name,
+        stack,
+        showSymbol: false,
+        data: s.values.map((v, i) => [d.times[i], v]),
+      })),
+    };
+  }
+  return undefined;
+}
