@@ -362,3 +362,41 @@ Object.assign(tests, {
     await until(() => page.getByRole("alert").textContent(), (t) => (t ?? "").includes("not a trailscope export"), "the refusal");
   },
 });
+
+Object.assign(tests, {
+  /** Each app installs in one click, and every panel of its dashboard draws something. */
+  async "apps-install-each"(page, config) {
+    for (const [app, shot] of [["cloudtrail-security", "security-dashboard"], ["ecs-activity", "ecs-dashboard"], ["cloudtrail-overview", "overview-dashboard"]]) {
+      await page.goto(`${config.base}/apps`);
+      const card = page.locator(`section[data-app="${app}"]`);
+      await card.getByRole("button", { name: "Install", exact: true }).click();
+      await card.getByRole("button", { name: "Open dashboard" }).click();
+      await page.waitForURL(/\/dashboards\/view\//);
+      // The app's own range is the last 30 days, where the demo data lies.
+      const panels = page.locator(".dashpanel");
+      await until(() => panels.count(), (n) => n > 5, `${app}: its panels`);
+      const n = await panels.count();
+      for (let i = 0; i < n; i += 1) {
+        const title = await panels.nth(i).locator(".panel-title span").textContent();
+        try {
+          await drawn(panels.nth(i));
+        } catch (e) {
+          throw new Error(`${app}, panel "${title}": ${e.message}`);
+        }
+      }
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: `${config.shots}/${shot}.png`, fullPage: true });
+    }
+    // Uninstalling removes the app's objects; the library offers it again.
+    await page.goto(`${config.base}/apps`);
+    const card = page.locator('section[data-app="ecs-activity"]');
+    page.once("dialog", (d) => d.accept());
+    await card.getByRole("button", { name: "Uninstall" }).click();
+    await card.getByRole("button", { name: "Install", exact: true }).waitFor({ timeout: TIMEOUT });
+    const listed = await page.request.get(`${config.base}/api/saved-objects?type=visualization`);
+    const left = await listed.json();
+    assert(listed.ok(), `listing: ${listed.status()} ${JSON.stringify(left)}`);
+    const remaining = left.objects.filter((o) => o.id.startsWith("ecs-activity-")).map((o) => o.id);
+    assert(remaining.length === 0, `the ECS app's visualizations are gone, but: ${remaining}`);
+  },
+});

@@ -4,12 +4,14 @@ import { Login } from "./pages/Login";
 import { Discover } from "./pages/Discover";
 import { Visualize } from "./pages/Visualize";
 import { Dashboards } from "./pages/Dashboards";
+import { Apps } from "./pages/Apps";
 import { navigate, useLocation } from "./router";
 
 const PAGES = [
   { path: "/discover", label: "Discover" },
   { path: "/visualize", label: "Visualize" },
   { path: "/dashboards", label: "Dashboards" },
+  { path: "/apps", label: "Apps" },
 ];
 
 export function App() {
@@ -52,6 +54,7 @@ function page(path: string, search: string) {
   if (path.startsWith("/discover")) return <Discover search={search} />;
   if (path.startsWith("/visualize")) return <Visualize path={path} search={search} />;
   if (path.startsWith("/dashboards")) return <Dashboards path={path} search={search} />;
+  if (path.startsWith("/apps")) return <Apps />;
   return <NotFound path={path} />;
 }
 

@@ -5,8 +5,8 @@ import { GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualM
 import { CanvasRenderer } from "echarts/renderers";
 import { ApiError, search } from "../lib/api";
 import type { Filter } from "../lib/filters";
-import { formatCount } from "../lib/format";
-import { chartOption, isEmpty, readVis, visRequest, type VisContext, type VisData, type VisSpec } from "../lib/vis";
+import { formatCount, formatTime, utc } from "../lib/format";
+import { chartOption, isEmpty, metricIsTime, readVis, visRequest, type VisContext, type VisData, type VisSpec } from "../lib/vis";
 import { loadWorld, WORLD } from "../lib/worldMap";
 
 echarts.use([BarChart, LineChart, MapChart, PieChart, ScatterChart, GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
@@ -56,8 +56,8 @@ export function VisChart({ spec, ctx, onFilter, tick = 0 }: Props) {
     );
   return (
     <div className="vis" data-state="done" data-kind={d.kind}>
-      {d.kind === "metric" && <MetricView value={d.value} label={d.label} />}
-      {d.kind === "rows" && spec.type === "table" && <TableView d={d} onFilter={onFilter} />}
+      {d.kind === "metric" && <MetricView value={d.value} label={d.label} time={metricIsTime(spec.metric)} />}
+      {d.kind === "rows" && spec.type === "table" && <TableView d={d} onFilter={onFilter} time={metricIsTime(spec.metric)} />}
       {(d.kind === "series" || (d.kind === "rows" && spec.type === "pie")) && <EChart option={chartOption(spec, d, formatCount) ?? {}} onClick={(name) => clickFilter(spec, d, name, onFilter)} />}
       {(d.kind === "points" || d.kind === "countries") && <MapView d={d} onFilter={onFilter} />}
     </div>
@@ -70,18 +70,18 @@ function clickFilter(spec: VisSpec, d: VisData, name: string, onFilter?: (f: Fil
   if (d.kind === "series" && spec.series?.field) onFilter({ field: spec.series.field, value: name, negate: false });
 }
 
-function MetricView({ value, label }: { value: number; label: string }) {
+function MetricView({ value, label, time }: { value: number; label: string; time: boolean }) {
   return (
     <div className="metric">
-      <div className="metric-value" data-value={value}>
-        {formatCount(value)}
+      <div className="metric-value" data-value={value} title={time ? utc(value) : undefined}>
+        {time ? formatTime(value) : formatCount(value)}
       </div>
       <div className="metric-label muted">{label}</div>
     </div>
   );
 }
 
-function TableView({ d, onFilter }: { d: Extract<VisData, { kind: "rows" }>; onFilter?: (f: Filter) => void }) {
+function TableView({ d, onFilter, time }: { d: Extract<VisData, { kind: "rows" }>; onFilter?: (f: Filter) => void; time: boolean }) {
   return (
     <table className="vistable">
       <thead>
@@ -102,7 +102,9 @@ function TableView({ d, onFilter }: { d: Extract<VisData, { kind: "rows" }>; onF
                 r.key
               )}
             </td>
-            <td className="num">{formatCount(r.value)}</td>
+            <td className="num" title={time ? utc(r.value) : undefined}>
+              {time ? formatTime(r.value) : formatCount(r.value)}
+            </td>
           </tr>
         ))}
         {d.other > 0 && (

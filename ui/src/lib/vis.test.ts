@@ -46,7 +46,7 @@ describe("readVis and chartOption", () => {
     expect(d).toEqual({ kind: "rows", field: "sourceIPAddress", rows: [{ key: "1.2.3.4", value: 60 }, { key: "5.6.7.8", value: 33 }], other: 7, total: 100, label: "Count" });
     const opt = chartOption(defaultSpec("pie"), d, fmt) as { series: Array<{ data: Array<{ name: string }>; radius: unknown }> };
     expect(opt.series[0]?.data.map((x) => x.name)).toEqual(["1.2.3.4", "5.6.7.8", "Other"]);
-    expect(opt.series[0]?.radius).toEqual(["40%", "70%"]);
+    expect(opt.series[0]?.radius).toEqual(["35%", "62%"]);
   });
   it("reads split series, largest first, with zeros where a value is absent", () => {
     const spec: VisSpec = { ...defaultSpec("bar"), series: { field: "eventName", size: 2 } };
@@ -66,6 +66,14 @@ describe("readVis and chartOption", () => {
   it("reads map points from centroids", () => {
     const d = readVis(defaultSpec("map"), ctx, res({ grid: { buckets: [{ key: "4/8/5", doc_count: 9, centroid: { location: { lat: 51.5, lon: -0.1 } } }] } }));
     expect(d).toEqual({ kind: "points", points: [{ lat: 51.5, lon: -0.1, value: 9, key: "4/8/5" }], label: "Count" });
+  });
+  it("orders rows by first seen, newest first", () => {
+    const spec: VisSpec = { ...defaultSpec("table"), split: { field: "geoip.country_name", size: 5, order: "desc" }, metric: { type: "min", field: "eventTime" } };
+    const aggs = visRequest(spec, ctx).aggs as Record<string, { terms?: { order: unknown }; aggs?: unknown }>;
+    expect(aggs.split?.terms?.order).toEqual({ metric: "desc" });
+    expect(aggs.split?.aggs).toEqual({ metric: { min: { field: "eventTime" } } });
+    const d = readVis(spec, ctx, res({ split: { sum_other_doc_count: 3, buckets: [{ key: "Russia", doc_count: 2, metric: { value: 1_700_000_000_000 } }] } }));
+    expect(d).toMatchObject({ rows: [{ key: "Russia", value: 1_700_000_000_000 }], other: 0, label: "First seen" });
   });
   it("reads a unique count as the metric", () => {
     const spec: VisSpec = { ...defaultSpec("metric"), metric: { type: "cardinality", field: "userIdentity.arn" } };

@@ -19,8 +19,8 @@ export const VIS_TYPES: Array<{ type: VisType; label: string; help: string }> = 
 ];
 
 export interface Metric {
-  type: "count" | "cardinality";
-  /** For `cardinality`. */
+  type: "count" | "cardinality" | "min" | "max";
+  /** For every type but `count`. */
   field?: string;
 }
 
@@ -89,7 +89,12 @@ export function visQuery(spec: VisSpec, ctx: VisContext): Json {
 }
 
 function metricAgg(m: Metric): Json | undefined {
-  return m.type === "cardinality" && m.field ? { cardinality: { field: m.field } } : undefined;
+  return m.type !== "count" && m.field ? { [m.type]: { field: m.field } } : undefined;
+}
+
+/** Min and max of a time field are instants ("first seen", "last seen"), shown as times. */
+export function metricIsTime(m: Metric): boolean {
+  return (m.type === "min" || m.type === "max") && m.field === TIME_FIELD;
 }
 
 export function visInterval(spec: VisSpec, range: { from: number; to: number }): Interval {
@@ -172,11 +177,21 @@ interface RawBucket {
 }
 
 export function metricLabel(m: Metric): string {
-  return m.type === "cardinality" ? `Unique count of ${m.field ?? "?"}` : "Count";
+  if (metricIsTime(m)) return m.type === "min" ? "First seen" : "Last seen";
+  switch (m.type) {
+    case "count":
+      return "Count";
+    case "cardinality":
+      return `Unique count of ${m.field ?? "?"}`;
+    case "min":
+      return `Min of ${m.field ?? "?"}`;
+    case "max":
+      return `Max of ${m.field ?? "?"}`;
+  }
 }
 
 function valueOf(b: RawBucket, m: Metric): number {
-  return m.type === "cardinality" ? (b.metric?.value ?? 0) : b.doc_count;
+  return m.type === "count" ? b.doc_count : (b.metric?.value ?? 0);
 }
 
 export function readVis(spec: VisSpec, ctx: VisContext, r: SearchResponse): VisData {
@@ -186,12 +201,12 @@ export function readVis(spec: VisSpec, ctx: VisContext, r: SearchResponse): VisD
   const top = (b: RawBucket): number => valueOf(b, spec.metric);
   switch (spec.type) {
     case "metric":
-      return { kind: "metric", value: spec.metric.type === "cardinality" ? (aggs.metric?.value ?? 0) : total, label };
+      return { kind: "metric", value: spec.metric.type === "count" ? total : (aggs.metric?.value ?? 0), label };
     case "table":
     case "pie": {
       const buckets = aggs.split?.buckets ?? [];
       if (!spec.split?.field) {
-        return { kind: "rows", field: "", rows: [{ key: "all", value: spec.metric.type === "cardinality" ? (aggs.metric?.value ?? 0) : total }], other: 0, total, label };
+        return { kind: "rows", field: "", rows: [{ key: "all", value: spec.metric.type === "count" ? total : (aggs.metric?.value ?? 0) }], other: 0, total, label };
       }
       return {
         kind: "rows",
@@ -264,13 +279,14 @@ export function chartOption(spec: VisSpec, d: VisData, format: (n: number) => st
       color: PALETTE,
       animation: false,
       tooltip: { trigger: "item", formatter: (p: { name: string; value: number; percent: number }) => `${p.name}<br/><b>${format(p.value)}</b> (${p.percent}%)` },
-      legend: { type: "scroll", orient: "vertical", right: 8, top: "middle" },
+      // The legend goes below, so narrow dashboard panels keep the pie and its labels apart.
+      legend: { type: "scroll", orient: "horizontal", bottom: 0 },
       series: [
         {
           type: "pie",
           name: d.label,
-          radius: spec.donut ? ["40%", "70%"] : "70%",
-          center: ["40%", "50%"],
+          radius: spec.donut ? ["35%", "62%"] : "62%",
+          center: ["50%", "45%"],
           data,
           label: { formatter: "{d}%" },
         },

@@ -273,7 +273,7 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
   return (
     <div className="page dashboard">
       <div className="toolbar">
-        <input className="dashtitle" aria-label="Dashboard title" value={dash.title} onChange={(e) => change({ ...dash, title: e.target.value })} />
+        <input className="dashtitle" aria-label="Dashboard title" size={Math.max(20, dash.title.length + 2)} value={dash.title} onChange={(e) => change({ ...dash, title: e.target.value })} />
         <div className="row">
           <button type="button" onClick={() => setAdding(!adding)} aria-expanded={adding}>
             Add panel

@@ -7,7 +7,7 @@ import { VisChart } from "../components/VisChart";
 import { ApiError, saved, type SavedObject } from "../lib/api";
 import { INTERVAL_CHOICES, DEFAULT_RANGE, resolveRange, type TimeRange } from "../lib/time";
 import { useFields } from "../lib/useFields";
-import { defaultSpec, VIS_TYPES, type VisSpec, type VisType } from "../lib/vis";
+import { defaultSpec, VIS_TYPES, type Metric, type VisSpec, type VisType } from "../lib/vis";
 import { navigate, setFlash, takeFlash } from "../router";
 
 /** `/visualize`, `/visualize/create?type=…`, `/visualize/edit/<id>`. */
@@ -189,12 +189,22 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
           </div>
           <label>
             Metric
-            <select aria-label="Metric" value={spec.metric.type} onChange={(e) => set({ metric: e.target.value === "count" ? { type: "count" } : { type: "cardinality", field: spec.metric.field ?? "userIdentity.arn" } })}>
+            <select
+              aria-label="Metric"
+              value={spec.metric.type}
+              onChange={(e) => {
+                const type = e.target.value as Metric["type"];
+                const field = type === "cardinality" ? "userIdentity.arn" : "eventTime";
+                set({ metric: type === "count" ? { type } : { type, field: spec.metric.type === "count" ? field : (spec.metric.field ?? field) } });
+              }}
+            >
               <option value="count">Count</option>
               <option value="cardinality">Unique count</option>
+              <option value="min">Min (of eventTime: first seen)</option>
+              <option value="max">Max (of eventTime: last seen)</option>
             </select>
           </label>
-          {spec.metric.type === "cardinality" && <FieldSelect label="Of field" value={spec.metric.field ?? ""} fields={fields} onChange={(f) => set({ metric: { type: "cardinality", field: f } })} />}
+          {spec.metric.type !== "count" && <FieldSelect label="Of field" value={spec.metric.field ?? ""} fields={fields} onChange={(f) => set({ metric: { type: spec.metric.type, field: f } })} />}
           {(spec.type === "table" || spec.type === "pie") && (
             <fieldset>
               <legend>Split {spec.type === "pie" ? "slices" : "rows"}: top values</legend>
