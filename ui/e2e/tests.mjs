@@ -400,3 +400,31 @@ Object.assign(tests, {
     assert(remaining.length === 0, `the ECS app's visualizations are gone, but: ${remaining}`);
   },
 });
+
+Object.assign(tests, {
+  /** A panel whose query fails shows the server's error, and the other panels still draw. */
+  async "panel-shows-server-error"(page, config) {
+    const put = (type, id, attributes) => page.request.put(`${config.base}/api/saved-objects/${type}/${id}`, { data: { attributes } });
+    const base = { type: "table", query: "", filters: [], metric: { type: "count" }, split: { field: "eventName", size: 5, order: "desc" } };
+    await put("visualization", "broken-query", { ...base, title: "Broken query", query: "eventName:(Run" });
+    await put("visualization", "good-table", { ...base, title: "Event names" });
+    const r = await put("dashboard", "with-a-broken-panel", {
+      title: "With a broken panel",
+      query: "",
+      filters: [],
+      panels: [
+        { i: "p1", kind: "visualization", ref: "broken-query", x: 0, y: 0, w: 6, h: 6 },
+        { i: "p2", kind: "visualization", ref: "good-table", x: 6, y: 0, w: 6, h: 6 },
+        { i: "p3", kind: "visualization", ref: "deleted-one", x: 0, y: 6, w: 6, h: 4 },
+      ],
+    });
+    assert(r.ok(), `dashboard: ${r.status()}`);
+    await page.goto(`${config.base}/dashboards/view/with-a-broken-panel?from=${encodeURIComponent(config.from)}&to=${encodeURIComponent(config.to)}`);
+    const panels = page.locator(".dashpanel");
+    const err = panels.nth(0).locator('[data-state="error"]');
+    await err.waitFor({ timeout: TIMEOUT });
+    assert((await err.textContent()).includes("expected ')'"), `the server's message: ${await err.textContent()}`);
+    await drawn(panels.nth(1));
+    await until(() => panels.nth(2).textContent(), (t) => (t ?? "").includes("was deleted"), "the missing panel explained");
+  },
+});

@@ -7,7 +7,7 @@ import { ApiError, search } from "../lib/api";
 import type { Filter } from "../lib/filters";
 import { formatCount, formatTime, utc } from "../lib/format";
 import { chartOption, isEmpty, metricIsTime, readVis, visRequest, type VisContext, type VisData, type VisSpec } from "../lib/vis";
-import { loadWorld, WORLD } from "../lib/worldMap";
+import { countryName, loadWorld, WORLD } from "../lib/worldMap";
 
 echarts.use([BarChart, LineChart, MapChart, PieChart, ScatterChart, GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
 
@@ -187,7 +187,7 @@ function MapView({ d, onFilter }: { d: Extract<VisData, { kind: "points" | "coun
           animation: false,
           tooltip: {
             trigger: "item",
-            formatter: (p: { name: string; value?: number; data?: { title?: string } }) => `${p.name}<br/><b>${formatCount(Number.isFinite(p.value) ? (p.value ?? 0) : 0)}</b> events`,
+            formatter: (p: { name: string; value?: number }) => `${countryName(p.name)} (${p.name})<br/><b>${formatCount(Number.isFinite(p.value) ? (p.value ?? 0) : 0)}</b> events`,
           },
           visualMap: { min: 0, max, left: 8, bottom: 8, text: [formatCount(max), "0"], inRange: { color: ["#dbeafe", "#1d4ed8"] }, calculable: false },
           series: [

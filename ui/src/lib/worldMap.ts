@@ -8,6 +8,12 @@ import * as echarts from "echarts/core";
 export const WORLD = "world";
 
 let loading: Promise<void> | null = null;
+const names = new Map<string, string>();
+
+/** The country's name as Natural Earth writes it, for an ISO alpha-2 code (after `loadWorld`). */
+export function countryName(alpha2: string): string {
+  return names.get(alpha2) ?? alpha2;
+}
 
 export function loadWorld(): Promise<void> {
   loading ??= (async () => {
@@ -23,7 +29,9 @@ export function loadWorld(): Promise<void> {
     for (const f of geo.features) {
       const numeric = String(f.id ?? "").padStart(3, "0");
       const alpha2 = countries.default.numericToAlpha2(numeric);
-      f.properties = { ...(f.properties ?? {}), title: (f.properties as { name?: string } | null)?.name ?? "", name: alpha2 ?? `n${numeric}` };
+      const title = (f.properties as { name?: string } | null)?.name ?? "";
+      if (alpha2) names.set(alpha2, title);
+      f.properties = { ...(f.properties ?? {}), title, name: alpha2 ?? `n${numeric}` };
     }
     for (const f of geo.features) unwrapAntimeridian(f.geometry);
     echarts.registerMap(WORLD, geo as unknown as Parameters<typeof echarts.registerMap>[1]);
