@@ -163,7 +163,7 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
         lake,
         |addr| {
             // Printed on stdout so scripts (and tests using port 0) can read the address.
-            println!("trailscope serving http://{addr}  (Elasticsearch API: http://{addr}/_elastic)");
+            println!("trailscope serving http://{addr}  (web UI: http://{addr}/, Elasticsearch API: http://{addr}/_elastic)");
             if open {
                 eprintln!("note: no authentication configured; listening on loopback only");
             }
