@@ -297,6 +297,9 @@ Object.assign(tests, {
       data: { attributes: { title: "Recent ECS calls", query: "eventSource:ecs.amazonaws.com", filters: [], columns: ["eventName", "sourceIPAddress"], sort: "desc" } },
     });
     assert(r.status() === 200, `saved search: ${r.status()}`);
+    // A cross-site form can only send text/plain: the server takes saved objects as JSON only.
+    const form = await page.request.post(`${config.base}/api/saved-objects/search`, { headers: { "content-type": "text/plain" }, data: '{"attributes":{"title":"x"}}' });
+    assert(form.status() === 415, `a text/plain write: ${form.status()}`);
     await page.goto(`${config.base}/dashboards`);
     await page.getByLabel("New dashboard title").fill("ECS overview");
     await page.getByRole("button", { name: "Create dashboard" }).click();

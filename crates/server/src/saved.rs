@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -351,7 +351,20 @@ pub struct Body {
     attributes: Map<String, Value>,
 }
 
-fn body(bytes: &[u8]) -> Result<Body, ApiError> {
+/// Reads a create or update body. It must be declared JSON: a cross-site HTML form can send
+/// `text/plain` with the browser's saved Basic credentials, but cannot send JSON.
+fn body(headers: &HeaderMap, bytes: &[u8]) -> Result<Body, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "illegal_argument_exception",
+            "send saved objects as JSON, with Content-Type: application/json",
+        ));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(format!(
             "expected {{\"attributes\": {{\"title\": …, …}}, \"version\"?: n}}: {e}"
@@ -374,9 +387,10 @@ pub async fn get(
 pub async fn create(
     State(state): State<Arc<AppState>>,
     UrlPath(kind): UrlPath<String>,
+    headers: HeaderMap,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let b = body(&bytes)?;
+    let b = body(&headers, &bytes)?;
     let o = store(&state)?
         .create(&kind, b.id.as_deref(), b.attributes, &now())
         .await?;
@@ -386,9 +400,10 @@ pub async fn create(
 pub async fn update(
     State(state): State<Arc<AppState>>,
     UrlPath((kind, id)): UrlPath<(String, String)>,
+    headers: HeaderMap,
     bytes: axum::body::Bytes,
 ) -> Result<Json<SavedObject>, ApiError> {
-    let b = body(&bytes)?;
+    let b = body(&headers, &bytes)?;
     Ok(Json(
         store(&state)?
             .update(&kind, &id, b.attributes, b.version, &now())

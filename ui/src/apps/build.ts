@@ -27,6 +27,7 @@ export interface PanelDef {
   series?: string;
   donut?: boolean;
   mapMode?: "points" | "countries";
+  allHistory?: boolean;
   /** Width in grid columns (12 = full) and height in rows. */
   w: number;
   h?: number;
@@ -43,6 +44,7 @@ export function visOf(p: PanelDef): VisSpec {
     ...(p.series ? { series: { field: p.series, size: p.size ?? 5 } } : {}),
     ...(p.donut !== undefined ? { donut: p.donut } : {}),
     ...(p.mapMode ? { mapMode: p.mapMode } : {}),
+    ...(p.allHistory ? { allHistory: true } : {}),
   };
 }
 

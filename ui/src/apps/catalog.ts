@@ -8,6 +8,7 @@ const DENIED = "errorCode:(*AccessDenied* or *Unauthorized*)";
 const NETWORK =
   "readOnly:false and eventName:(AuthorizeSecurityGroup* or RevokeSecurityGroup* or CreateSecurityGroup or DeleteSecurityGroup or *NetworkAcl* or CreateRoute* or DeleteRoute* or ReplaceRoute* or AssociateRouteTable or DisassociateRouteTable or CreateVpc or DeleteVpc or ModifyVpcAttribute or *InternetGateway* or *NatGateway*)";
 const LOGINS = "eventName:ConsoleLogin";
+const FAILED_LOGINS = "eventName:ConsoleLogin and responseElements.ConsoleLogin:Failure";
 const ECS = "eventSource:ecs.amazonaws.com";
 const NOT_AWS = 'not sourceIPAddress:*.amazonaws.com and not sourceIPAddress:"AWS Internal"';
 
@@ -15,7 +16,7 @@ export const SECURITY = app(
   {
     id: "cloudtrail-security",
     title: "CloudTrail Security & Auditing",
-    version: 1,
+    version: 2,
     description:
       "Console logins (success or failure, with or without MFA) by user, source IP and country; root account activity; deletions; access denied; top users and roles; network-security changes; calls from new countries; a map of callers.",
   },
@@ -26,6 +27,9 @@ export const SECURITY = app(
     { id: "logins-country", title: "Console logins by country", type: "table", query: LOGINS, split: "geoip.country_name", size: 10, w: 4 },
     { id: "logins-user", title: "Console logins by user", type: "table", query: LOGINS, split: "userIdentity.arn", size: 10, w: 6 },
     { id: "logins-ip", title: "Console logins by source IP", type: "table", query: LOGINS, split: "sourceIPAddress", size: 10, w: 6 },
+    { id: "failed-user", title: "Failed console logins by user", type: "table", query: FAILED_LOGINS, split: "userIdentity.arn", size: 10, w: 4 },
+    { id: "failed-ip", title: "Failed console logins by source IP", type: "table", query: FAILED_LOGINS, split: "sourceIPAddress", size: 10, w: 4 },
+    { id: "failed-country", title: "Failed console logins by country", type: "table", query: FAILED_LOGINS, split: "geoip.country_name", size: 10, w: 4 },
     { id: "root", title: "Root account activity", type: "table", query: "userIdentity.type:Root", split: "eventName", size: 10, w: 6 },
     { id: "denied", title: "Access denied by user", type: "table", query: DENIED, split: "userIdentity.arn", size: 10, w: 6 },
     { id: "deletions-user", title: "Deletions by user", type: "table", query: DELETIONS, split: "userIdentity.arn", size: 10, w: 6 },
@@ -40,6 +44,8 @@ export const SECURITY = app(
       split: "geoip.country_name",
       size: 10,
       metric: { type: "min", field: "eventTime" },
+      // First seen over all history, so a country seen months ago is not "new".
+      allHistory: true,
       w: 6,
     },
     { id: "map", title: "Map of callers", type: "map", w: 12, h: 10 },
@@ -70,8 +76,8 @@ export const OVERVIEW = app(
   {
     id: "cloudtrail-overview",
     title: "CloudTrail overview",
-    version: 1,
-    description: "Events over time and by account, region, service and event name; read versus write; errors; the top source IPs that are not AWS services.",
+    version: 2,
+    description: "Events over time and by account, region, service and event name; read versus write; the error rate and errors by code; the top source IPs that are not AWS services.",
   },
   "CloudTrail overview",
   [
@@ -85,9 +91,10 @@ export const OVERVIEW = app(
     { id: "services", title: "Events by service", type: "pie", split: "eventSource", size: 8, w: 4 },
     { id: "names", title: "Top event names", type: "table", split: "eventName", size: 10, w: 4 },
     { id: "read-write", title: "Read versus write", type: "pie", split: "readOnly", size: 2, w: 4 },
-    { id: "errors-time", title: "Errors over time", type: "line", query: "errorCode:*", series: "errorCode", w: 4 },
+    { id: "error-rate", title: "Error rate", type: "line", metric: { type: "percent", query: "errorCode:*" }, w: 4 },
     { id: "top-ips", title: "Top source IPs (not AWS services)", type: "table", query: NOT_AWS, split: "sourceIPAddress", size: 10, w: 6 },
     { id: "error-codes", title: "Errors by code", type: "table", query: "errorCode:*", split: "errorCode", size: 10, w: 6 },
+    { id: "errors-time", title: "Errors over time by code", type: "bar", query: "errorCode:*", series: "errorCode", w: 12, h: 7 },
   ],
 );
 

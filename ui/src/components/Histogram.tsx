@@ -10,14 +10,13 @@ echarts.use([BarChart, BrushComponent, GridComponent, ToolboxComponent, TooltipC
 
 interface Props {
   buckets: Bucket[];
-  intervalMs: number;
   range: { from: number; to: number };
   /** Dragging across the chart selects a new absolute range. */
   onSelect: (from: number, to: number) => void;
 }
 
 /** Hits over time; drag to zoom into a range. */
-export function Histogram({ buckets, intervalMs, range, onSelect }: Props) {
+export function Histogram({ buckets, range, onSelect }: Props) {
   const el = useRef<HTMLDivElement>(null);
   const chart = useRef<echarts.ECharts | null>(null);
   const select = useRef(onSelect);
@@ -75,7 +74,7 @@ export function Histogram({ buckets, intervalMs, range, onSelect }: Props) {
     );
     // Keep the brush cursor armed so a plain drag selects, as in Kibana.
     c.dispatchAction({ type: "takeGlobalCursor", key: "brush", brushOption: { brushType: "lineX", brushMode: "single" } });
-  }, [buckets, intervalMs, range.from, range.to]);
+  }, [buckets, range.from, range.to]);
 
   return <div className="histogram" ref={el} role="img" aria-label="Hits over time (drag to select a range)" />;
 }

@@ -14,7 +14,7 @@ export function QueryBar({ value, fields, error, onSubmit }: Props) {
   const [text, setText] = useState(value);
   const [cursor, setCursor] = useState(value.length);
   const [open, setOpen] = useState(false);
-  const [active, setActive] = useState(0);
+  const [active, setActive] = useState(-1);
   const [submitted, setSubmitted] = useState(value);
   const input = useRef<HTMLInputElement>(null);
   // A new value from outside (opening a saved search, the back button) replaces the text.
@@ -51,9 +51,11 @@ export function QueryBar({ value, fields, error, onSubmit }: Props) {
     if (showList && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
       e.preventDefault();
       const n = suggestions.length;
-      setActive((a) => (a + (e.key === "ArrowDown" ? 1 : n - 1)) % n);
-    } else if (showList && (e.key === "Tab" || e.key === "Enter")) {
-      const f = suggestions[Math.min(active, suggestions.length - 1)];
+      setActive((a) => (a < 0 ? (e.key === "ArrowDown" ? 0 : n - 1) : (a + (e.key === "ArrowDown" ? 1 : n - 1)) % n));
+    } else if (showList && (e.key === "Tab" || (e.key === "Enter" && active >= 0))) {
+      // Tab takes the highlighted (or first) field; Enter only one chosen with the arrows, so
+      // Enter after a free-text word still searches.
+      const f = suggestions[Math.min(Math.max(active, 0), suggestions.length - 1)];
       if (f) {
         e.preventDefault();
         choose(f);
@@ -86,7 +88,7 @@ export function QueryBar({ value, fields, error, onSubmit }: Props) {
             setText(e.target.value);
             setCursor(e.target.selectionStart ?? e.target.value.length);
             setOpen(true);
-            setActive(0);
+            setActive(-1);
           }}
           onSelect={(e) => setCursor(e.currentTarget.selectionStart ?? 0)}
           onKeyDown={onKeyDown}

@@ -1,16 +1,7 @@
 import { useEffect, useState } from "react";
 import { saved, type SavedObject } from "../lib/api";
 import type { DiscoverState } from "../lib/discoverState";
-import type { Filter } from "../lib/filters";
-
-/** What a saved search keeps: the question, not the time range (as in Kibana). */
-export interface SearchAttributes {
-  title: string;
-  query: string;
-  filters: Filter[];
-  columns: string[];
-  sort: "desc" | "asc";
-}
+import type { SearchAttributes } from "../lib/savedObjects";
 
 export function searchAttributes(title: string, s: DiscoverState): SearchAttributes {
   return { title, query: s.query, filters: s.filters, columns: s.columns, sort: s.sort };

@@ -5,7 +5,7 @@ import { formatValue, getPath } from "../lib/docs";
 import { boolQuery } from "../lib/esRequest";
 import type { Filter } from "../lib/filters";
 import { formatCount, formatTime, utc } from "../lib/format";
-import type { SearchAttributes } from "./SavedSearches";
+import type { SearchAttributes } from "../lib/savedObjects";
 
 interface Props {
   attrs: SearchAttributes;

@@ -11,9 +11,10 @@ const REFRESH_CHOICES = [
 
 interface Props {
   range: TimeRange;
-  refresh: number;
   onChange: (r: TimeRange) => void;
-  onRefreshChange: (secs: number) => void;
+  /** Auto-refresh period in seconds and its setter; without them, no auto-refresh choice. */
+  refresh?: number;
+  onRefreshChange?: (secs: number) => void;
 }
 
 /** Quick ranges, an absolute (or date-math) range, and auto-refresh. */
@@ -46,13 +47,15 @@ export function TimePicker({ range, refresh, onChange, onRefreshChange }: Props)
       <button type="button" aria-haspopup="dialog" aria-expanded={open} onClick={toggle} aria-label={`Time range: ${describeRange(range)}`}>
         {describeRange(range)}
       </button>
-      <select aria-label="Auto-refresh" value={refresh} onChange={(e) => onRefreshChange(Number(e.target.value))}>
-        {REFRESH_CHOICES.map((c) => (
-          <option key={c.secs} value={c.secs}>
-            {c.secs === 0 ? "Auto-refresh off" : `Every ${c.label}`}
-          </option>
-        ))}
-      </select>
+      {onRefreshChange && (
+        <select aria-label="Auto-refresh" value={refresh ?? 0} onChange={(e) => onRefreshChange(Number(e.target.value))}>
+          {REFRESH_CHOICES.map((c) => (
+            <option key={c.secs} value={c.secs}>
+              {c.secs === 0 ? "Auto-refresh off" : `Every ${c.label}`}
+            </option>
+          ))}
+        </select>
+      )}
       {open && (
         <div className="popover" role="dialog" aria-label="Time range">
           <div className="quick">

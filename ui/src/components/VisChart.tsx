@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "react";
+import { Component, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import * as echarts from "echarts/core";
 import { BarChart, LineChart, MapChart, PieChart, ScatterChart } from "echarts/charts";
 import { GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from "echarts/components";
@@ -6,7 +6,7 @@ import { CanvasRenderer } from "echarts/renderers";
 import { ApiError, search } from "../lib/api";
 import type { Filter } from "../lib/filters";
 import { formatCount, formatTime, utc } from "../lib/format";
-import { chartOption, isEmpty, metricIsTime, readVis, visRequest, type VisContext, type VisData, type VisSpec } from "../lib/vis";
+import { chartOption, escapeHtml, isEmpty, metricIsTime, readVis, visRequest, type VisContext, type VisData, type VisSpec } from "../lib/vis";
 import { countryName, loadWorld, WORLD } from "../lib/worldMap";
 
 echarts.use([BarChart, LineChart, MapChart, PieChart, ScatterChart, GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
@@ -30,7 +30,7 @@ export function VisChart({ spec, ctx, onFilter, tick = 0 }: Props) {
     const abort = new AbortController();
     setState({ status: "loading" });
     search(visRequest(spec, ctx), abort.signal)
-      .then((r) => setState({ status: "done", data: readVis(spec, ctx, r) }))
+      .then((r) => setState({ status: "done", data: readVis(spec, r) }))
       .catch((e: unknown) => {
         if (abort.signal.aborted) return;
         setState({ status: "error", message: e instanceof ApiError ? `${e.type}: ${e.reason}` : String(e) });
@@ -56,12 +56,18 @@ export function VisChart({ spec, ctx, onFilter, tick = 0 }: Props) {
     );
   return (
     <div className="vis" data-state="done" data-kind={d.kind}>
-      {d.kind === "metric" && <MetricView value={d.value} label={d.label} time={metricIsTime(spec.metric)} />}
-      {d.kind === "rows" && spec.type === "table" && <TableView d={d} onFilter={onFilter} time={metricIsTime(spec.metric)} />}
-      {(d.kind === "series" || (d.kind === "rows" && spec.type === "pie")) && <EChart option={chartOption(spec, d, formatCount) ?? {}} onClick={(name) => clickFilter(spec, d, name, onFilter)} />}
+      {d.kind === "metric" && <MetricView value={d.value} label={d.label} metric={spec.metric} />}
+      {d.kind === "rows" && spec.type === "table" && <TableView d={d} onFilter={onFilter} metric={spec.metric} />}
+      {(d.kind === "series" || (d.kind === "rows" && spec.type === "pie")) && <SpecChart spec={spec} d={d} onFilter={onFilter} />}
       {(d.kind === "points" || d.kind === "countries") && <MapView d={d} onFilter={onFilter} />}
     </div>
   );
+}
+
+/** Pie, line and bar; the option is rebuilt only for new data, so zoom and legend choices last. */
+function SpecChart({ spec, d, onFilter }: { spec: VisSpec; d: VisData; onFilter?: (f: Filter) => void }) {
+  const option = useMemo(() => chartOption(spec, d, (n) => show(n, spec.metric)) ?? {}, [spec, d]);
+  return <EChart option={option} onClick={(name) => clickFilter(spec, d, name, onFilter)} />;
 }
 
 function clickFilter(spec: VisSpec, d: VisData, name: string, onFilter?: (f: Filter) => void) {
@@ -70,18 +76,26 @@ function clickFilter(spec: VisSpec, d: VisData, name: string, onFilter?: (f: Fil
   if (d.kind === "series" && spec.series?.field) onFilter({ field: spec.series.field, value: name, negate: false });
 }
 
-function MetricView({ value, label, time }: { value: number; label: string; time: boolean }) {
+/** A metric's value as text: a time, a share, a count, or "—" when there is none. */
+function show(v: number | null, m: VisSpec["metric"]): string {
+  if (v === null) return "—";
+  if (metricIsTime(m)) return formatTime(v);
+  if (m.type === "percent") return `${v.toFixed(1)}%`;
+  return formatCount(v);
+}
+
+function MetricView({ value, label, metric }: { value: number | null; label: string; metric: VisSpec["metric"] }) {
   return (
     <div className="metric">
-      <div className="metric-value" data-value={value} title={time ? utc(value) : undefined}>
-        {time ? formatTime(value) : formatCount(value)}
+      <div className="metric-value" data-value={value ?? ""} title={value !== null && metricIsTime(metric) ? utc(value) : undefined}>
+        {show(value, metric)}
       </div>
       <div className="metric-label muted">{label}</div>
     </div>
   );
 }
 
-function TableView({ d, onFilter, time }: { d: Extract<VisData, { kind: "rows" }>; onFilter?: (f: Filter) => void; time: boolean }) {
+function TableView({ d, onFilter, metric }: { d: Extract<VisData, { kind: "rows" }>; onFilter?: (f: Filter) => void; metric: VisSpec["metric"] }) {
   return (
     <table className="vistable">
       <thead>
@@ -102,8 +116,8 @@ function TableView({ d, onFilter, time }: { d: Extract<VisData, { kind: "rows" }
                 r.key
               )}
             </td>
-            <td className="num" title={time ? utc(r.value) : undefined}>
-              {time ? formatTime(r.value) : formatCount(r.value)}
+            <td className="num" title={r.value !== null && metricIsTime(metric) ? utc(r.value) : undefined}>
+              {show(r.value, metric)}
             </td>
           </tr>
         ))}
@@ -162,8 +176,25 @@ function MapView({ d, onFilter }: { d: Extract<VisData, { kind: "points" | "coun
   }, []);
   if (error) return <div className="vis-state error">{error}</div>;
   if (!ready) return <div className="vis-state muted">Loading the map…</div>;
+  return <WorldChart d={d} onFilter={onFilter} />;
+}
+
+function WorldChart({ d, onFilter }: { d: Extract<VisData, { kind: "points" | "countries" }>; onFilter?: (f: Filter) => void }) {
+  const option = useMemo(() => mapOption(d), [d]);
+  return (
+    <EChart
+      option={option}
+      onClick={(name) => {
+        if (onFilter && d.kind === "countries" && /^[A-Z]{2}$/.test(name)) onFilter({ field: "geoip.country_code2", value: name, negate: false });
+      }}
+    />
+  );
+}
+
+
+function mapOption(d: Extract<VisData, { kind: "points" | "countries" }>): Record<string, unknown> {
   const max = d.kind === "points" ? Math.max(...d.points.map((p) => p.value)) : Math.max(...d.countries.map((c) => c.value));
-  const option =
+  return (
     d.kind === "points"
       ? {
           animation: false,
@@ -187,7 +218,7 @@ function MapView({ d, onFilter }: { d: Extract<VisData, { kind: "points" | "coun
           animation: false,
           tooltip: {
             trigger: "item",
-            formatter: (p: { name: string; value?: number }) => `${countryName(p.name)} (${p.name})<br/><b>${formatCount(Number.isFinite(p.value) ? (p.value ?? 0) : 0)}</b> events`,
+            formatter: (p: { name: string; value?: number }) => `${escapeHtml(countryName(p.name))} (${escapeHtml(p.name)})<br/><b>${formatCount(Number.isFinite(p.value) ? (p.value ?? 0) : 0)}</b> events`,
           },
           visualMap: { min: 0, max, left: 8, bottom: 8, text: [formatCount(max), "0"], inRange: { color: ["#dbeafe", "#1d4ed8"] }, calculable: false },
           series: [
@@ -200,14 +231,25 @@ function MapView({ d, onFilter }: { d: Extract<VisData, { kind: "points" | "coun
               data: d.countries.map((c) => ({ name: c.code, value: c.value })),
             },
           ],
-        };
-  return (
-    <EChart
-      option={option}
-      onClick={(name) => {
-        if (onFilter && d.kind === "countries" && /^[A-Z]{2}$/.test(name)) onFilter({ field: "geoip.country_code2", value: name, negate: false });
-      }}
-    />
-  );
+        });
 }
 
+/** Keeps one panel's failure (a malformed saved object, a charting bug) inside that panel. */
+export class PanelBoundary extends Component<{ children: ReactNode }, { error: string | null }> {
+  override state = { error: null as string | null };
+
+  static getDerivedStateFromError(e: unknown): { error: string } {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+
+  override render(): ReactNode {
+    if (this.state.error !== null) {
+      return (
+        <div className="vis-state error" role="alert" data-state="error">
+          This panel cannot be drawn: {this.state.error}
+        </div>
+      );
+    }
+    return this.props.children;
+  }
+}

@@ -26,6 +26,12 @@ export function setAuth(header: string | null): void {
   else sessionStorage.setItem(AUTH_KEY, header);
 }
 
+/** What to show for a failure: the server's own message where there is one. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.reason;
+  return e instanceof Error ? e.message : String(e);
+}
+
 type Listener = () => void;
 const unauthorizedListeners = new Set<Listener>();
 

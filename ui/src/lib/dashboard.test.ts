@@ -22,7 +22,7 @@ describe("panels", () => {
 });
 
 describe("bundles", () => {
-  const vis = { type: "visualization" as const, id: "v1", attributes: { title: "Top IPs" } };
+  const vis = { type: "visualization" as const, id: "v1", attributes: { title: "Top IPs", type: "table", query: "", filters: [], metric: { type: "count" } } };
   const dash = { type: "dashboard" as const, id: "d1", attributes: { ...addPanel(emptyDashboard("ECS"), "visualization", "v1") } };
   it("round-trips", () => {
     const b = exportBundle(dash, [vis], new Date(0));
@@ -36,5 +36,9 @@ describe("bundles", () => {
     expect(String(parseBundle(JSON.stringify(exportBundle(dash, [], new Date(0)))))).toContain("refers to visualization v1");
     const bad = exportBundle(dash, [{ ...vis, id: "../x" }], new Date(0));
     expect(String(parseBundle(JSON.stringify(bad)))).toContain("invalid id");
+    const noMetric = exportBundle(dash, [{ ...vis, attributes: { title: "x", type: "table", query: "", filters: [] } }], new Date(0));
+    expect(String(parseBundle(JSON.stringify(noMetric)))).toContain('no valid "metric"');
+    const nested = { ...dash, attributes: { ...dash.attributes, panels: [{ ...dash.attributes.panels[0]!, kind: "dashboard" as "search" }] } };
+    expect(String(parseBundle(JSON.stringify(exportBundle(nested, [vis], new Date(0)))))).toContain("panels show a visualization or a search");
   });
 });

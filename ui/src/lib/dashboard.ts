@@ -3,6 +3,7 @@
 // exports a dashboard together with everything its panels refer to.
 
 import type { Filter } from "./filters";
+import { VIS_TYPES } from "./vis";
 
 export const GRID_COLUMNS = 12;
 
@@ -110,11 +111,32 @@ export function parseBundle(text: string): Bundle | Error {
     if (typeof o.attributes?.title !== "string" || o.attributes.title.trim() === "") return new Error(`object ${n + 1} (${o.type} ${o.id}): no title`);
   }
   const ids = new Set(b.objects.map((o) => `${o.type}/${o.id}`));
-  for (const o of b.objects.filter((x) => x.type === "dashboard")) {
-    const panels = (o.attributes as unknown as DashboardAttributes).panels ?? [];
-    for (const p of panels) {
-      if (!ids.has(`${p.kind}/${p.ref}`)) return new Error(`dashboard ${o.id}: panel ${p.i} refers to ${p.kind} ${p.ref}, which the export does not contain`);
+  for (const o of b.objects) {
+    const what = `${o.type} ${o.id}`;
+    const a = o.attributes as Record<string, unknown>;
+    if (o.type === "visualization") {
+      const problem = visProblem(a);
+      if (problem) return new Error(`${what}: ${problem}`);
+    }
+    if (o.type === "search" && (typeof a.query !== "string" || !Array.isArray(a.columns) || !Array.isArray(a.filters))) {
+      return new Error(`${what}: a saved search needs "query", "filters" and "columns"`);
+    }
+    if (o.type !== "dashboard") continue;
+    if (!Array.isArray(a.panels)) return new Error(`${what}: "panels" must be a list`);
+    for (const p of a.panels as Panel[]) {
+      if (p?.kind !== "visualization" && p?.kind !== "search") return new Error(`${what}: panel ${String(p?.i)} shows a ${JSON.stringify(p?.kind)}; panels show a visualization or a search`);
+      if (![p.x, p.y, p.w, p.h].every((n) => Number.isInteger(n) && n >= 0)) return new Error(`${what}: panel ${p.i} has no valid position and size`);
+      if (!ids.has(`${p.kind}/${p.ref}`)) return new Error(`${what}: panel ${p.i} refers to ${p.kind} ${p.ref}, which the export does not contain`);
     }
   }
   return b as Bundle;
+}
+
+/** Why a visualization's attributes cannot be drawn, if they cannot. */
+function visProblem(a: Record<string, unknown>): string | undefined {
+  if (!VIS_TYPES.some((t) => t.type === a.type)) return `unknown visualization type ${JSON.stringify(a.type)}`;
+  const m = a.metric as { type?: unknown } | undefined;
+  if (!m || !["count", "cardinality", "min", "max", "percent"].includes(String(m.type))) return `no valid "metric"`;
+  if (typeof a.query !== "string" || !Array.isArray(a.filters)) return `a visualization needs "query" and "filters"`;
+  return undefined;
 }

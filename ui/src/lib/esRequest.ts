@@ -16,16 +16,18 @@ function filterClause(f: Filter): Json {
   return { match_phrase: { [f.field]: f.value } };
 }
 
-/** The query part: the query bar, the pills and the time range. */
-export function boolQuery(query: string, filters: Filter[], range: { from: number; to: number }): Json {
-  const must: Json[] = [];
-  if (query.trim() !== "") {
-    must.push({ query_string: { query, analyze_wildcard: true } });
-  }
-  const filter: Json[] = [
-    { range: { [TIME_FIELD]: { gte: range.from, lte: range.to, format: "epoch_millis" } } },
-    ...filters.filter((f) => !f.negate).map(filterClause),
-  ];
+/**
+ * The query part shared by every request the UI makes: query-bar texts (a Discover query, or a
+ * visualization's own query plus its dashboard's), filter pills, and the time range. `from` may
+ * be left out ("since the beginning") for questions about all history, such as first seen.
+ */
+export function boolQuery(queries: string | string[], filters: Filter[], range: { from?: number; to: number }): Json {
+  const must: Json[] = (Array.isArray(queries) ? queries : [queries])
+    .filter((q) => q.trim() !== "")
+    .map((query) => ({ query_string: { query, analyze_wildcard: true } }));
+  const time: Json = { lte: range.to, format: "epoch_millis" };
+  if (range.from !== undefined) time.gte = range.from;
+  const filter: Json[] = [{ range: { [TIME_FIELD]: time } }, ...filters.filter((f) => !f.negate).map(filterClause)];
   const mustNot = filters.filter((f) => f.negate).map(filterClause);
   return { bool: { must, filter, must_not: mustNot } };
 }

@@ -4,6 +4,7 @@
 
 import type { SearchResponse } from "./api";
 import { TIME_FIELD } from "./discoverState";
+import { boolQuery } from "./esRequest";
 import type { Filter } from "./filters";
 import { autoInterval, namedInterval, type Interval } from "./time";
 
@@ -19,9 +20,11 @@ export const VIS_TYPES: Array<{ type: VisType; label: string; help: string }> = 
 ];
 
 export interface Metric {
-  type: "count" | "cardinality" | "min" | "max";
-  /** For every type but `count`. */
+  type: "count" | "cardinality" | "min" | "max" | "percent";
+  /** For `cardinality`, `min` and `max`. */
   field?: string;
+  /** For `percent`: the share of events (per bucket, or in all) that match this query. */
+  query?: string;
 }
 
 export interface VisSpec {
@@ -41,6 +44,11 @@ export interface VisSpec {
   donut?: boolean;
   /** Map: sized points on a grid, or countries shaded by count. */
   mapMode?: "points" | "countries";
+  /**
+   * Look at all history up to the range's end, not only the range: for "first seen", so a
+   * country seen last year is not reported as new.
+   */
+  allHistory?: boolean;
 }
 
 export function defaultSpec(type: VisType): VisSpec {
@@ -68,27 +76,13 @@ export interface VisContext {
 
 type Json = Record<string, unknown>;
 
-const phrase = (f: Filter): Json => ({ match_phrase: { [f.field]: f.value } });
-
 export function visQuery(spec: VisSpec, ctx: VisContext): Json {
-  const must: Json[] = [];
-  for (const q of [spec.query, ctx.query ?? ""]) {
-    if (q.trim() !== "") must.push({ query_string: { query: q, analyze_wildcard: true } });
-  }
-  const filters = [...spec.filters, ...(ctx.filters ?? [])];
-  return {
-    bool: {
-      must,
-      filter: [
-        { range: { [TIME_FIELD]: { gte: ctx.range.from, lte: ctx.range.to, format: "epoch_millis" } } },
-        ...filters.filter((f) => !f.negate).map(phrase),
-      ],
-      must_not: filters.filter((f) => f.negate).map(phrase),
-    },
-  };
+  const range = spec.allHistory ? { to: ctx.range.to } : ctx.range;
+  return boolQuery([spec.query, ctx.query ?? ""], [...spec.filters, ...(ctx.filters ?? [])], range);
 }
 
 function metricAgg(m: Metric): Json | undefined {
+  if (m.type === "percent") return { filter: { query_string: { query: m.query ?? "*", analyze_wildcard: true } } };
   return m.type !== "count" && m.field ? { [m.type]: { field: m.field } } : undefined;
 }
 
@@ -117,9 +111,9 @@ export function visRequest(spec: VisSpec, ctx: VisContext): Json {
     case "pie": {
       const split = spec.split;
       if (split?.field) {
-        const order = metric ? { metric: split.order } : { _count: split.order };
+        // Ordering by a share would need a bucket path; shares are listed by how many events.
+        const order = metric && spec.metric.type !== "percent" ? { metric: split.order } : { _count: split.order };
         body.aggs = { split: { terms: { field: split.field, size: split.size, order }, ...(sub ? { aggs: sub } : {}) } };
-        if (metric) body.aggs = { ...(body.aggs as Json), metric };
       } else if (metric) {
         body.aggs = { metric };
       }
@@ -159,11 +153,11 @@ export function visRequest(spec: VisSpec, ctx: VisContext): Json {
   return body;
 }
 
-/** A visualization's answer, shaped for drawing. */
+/** A visualization's answer, shaped for drawing; `null` values have nothing to show ("—"). */
 export type VisData =
-  | { kind: "metric"; value: number; label: string }
-  | { kind: "rows"; field: string; rows: Array<{ key: string; value: number }>; other: number; total: number; label: string }
-  | { kind: "series"; intervalMs: number; times: number[]; series: Array<{ name: string; values: number[] }>; label: string }
+  | { kind: "metric"; value: number | null; label: string }
+  | { kind: "rows"; field: string; rows: Array<{ key: string; value: number | null }>; other: number; total: number; label: string }
+  | { kind: "series"; times: number[]; series: Array<{ name: string; values: Array<number | null> }>; label: string }
   | { kind: "points"; points: Array<{ lat: number; lon: number; value: number; key: string }>; label: string }
   | { kind: "countries"; countries: Array<{ code: string; value: number }>; label: string };
 
@@ -171,7 +165,7 @@ interface RawBucket {
   key: string | number;
   key_as_string?: string;
   doc_count: number;
-  metric?: { value: number | null };
+  metric?: { value?: number | null; doc_count?: number };
   series?: { buckets: RawBucket[] };
   centroid?: { location?: { lat: number; lon: number } };
 }
@@ -187,31 +181,40 @@ export function metricLabel(m: Metric): string {
       return `Min of ${m.field ?? "?"}`;
     case "max":
       return `Max of ${m.field ?? "?"}`;
+    case "percent":
+      return `% matching ${m.query ?? "*"}`;
   }
 }
 
-function valueOf(b: RawBucket, m: Metric): number {
-  return m.type === "count" ? b.doc_count : (b.metric?.value ?? 0);
+/** A bucket's value; `null` when the metric has none (a min over no events, a share of none). */
+function valueOf(b: RawBucket, m: Metric): number | null {
+  switch (m.type) {
+    case "count":
+      return b.doc_count;
+    case "percent":
+      return b.doc_count > 0 ? (100 * (b.metric?.doc_count ?? 0)) / b.doc_count : null;
+    default:
+      return b.metric?.value ?? null;
+  }
 }
 
-export function readVis(spec: VisSpec, ctx: VisContext, r: SearchResponse): VisData {
-  const aggs = (r.aggregations ?? {}) as unknown as Record<string, { buckets?: RawBucket[]; value?: number | null; sum_other_doc_count?: number }>;
+export function readVis(spec: VisSpec, r: SearchResponse): VisData {
+  const aggs = (r.aggregations ?? {}) as unknown as Record<string, RawBucket & { buckets?: RawBucket[]; sum_other_doc_count?: number }>;
   const total = r.hits.total?.value ?? 0;
   const label = metricLabel(spec.metric);
-  const top = (b: RawBucket): number => valueOf(b, spec.metric);
+  const value = (b: RawBucket): number | null => valueOf(b, spec.metric);
+  // The whole result as one bucket, for metrics and unsplit tables.
+  const all: RawBucket = { key: "all", doc_count: total, ...(aggs.metric ? { metric: aggs.metric as RawBucket["metric"] } : {}) };
   switch (spec.type) {
     case "metric":
-      return { kind: "metric", value: spec.metric.type === "count" ? total : (aggs.metric?.value ?? 0), label };
+      return { kind: "metric", value: value(all), label };
     case "table":
     case "pie": {
-      const buckets = aggs.split?.buckets ?? [];
-      if (!spec.split?.field) {
-        return { kind: "rows", field: "", rows: [{ key: "all", value: spec.metric.type === "count" ? total : (aggs.metric?.value ?? 0) }], other: 0, total, label };
-      }
+      if (!spec.split?.field) return { kind: "rows", field: "", rows: [{ key: "all", value: value(all) }], other: 0, total, label };
       return {
         kind: "rows",
         field: spec.split.field,
-        rows: buckets.map((b) => ({ key: String(b.key_as_string ?? b.key), value: top(b) })),
+        rows: (aggs.split?.buckets ?? []).map((b) => ({ key: String(b.key_as_string ?? b.key), value: value(b) })),
         other: spec.metric.type === "count" ? (aggs.split?.sum_other_doc_count ?? 0) : 0,
         total,
         label,
@@ -221,34 +224,39 @@ export function readVis(spec: VisSpec, ctx: VisContext, r: SearchResponse): VisD
     case "bar": {
       const buckets = aggs.time?.buckets ?? [];
       const times = buckets.map((b) => Number(b.key));
-      if (!spec.series?.field) {
-        return { kind: "series", intervalMs: visInterval(spec, ctx.range).ms, times, series: [{ name: label, values: buckets.map(top) }], label };
-      }
-      // Series are the split values seen in any bucket, by their total, largest first.
+      if (!spec.series?.field) return { kind: "series", times, series: [{ name: label, values: buckets.map(value) }], label };
+      // Each time bucket has its own top values; the series are the `size` values largest over
+      // the whole range, so a long range does not grow a legend of dozens.
       const totals = new Map<string, number>();
-      for (const b of buckets) for (const s of b.series?.buckets ?? []) totals.set(String(s.key), (totals.get(String(s.key)) ?? 0) + top(s));
-      const names = [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
+      for (const b of buckets) for (const x of b.series?.buckets ?? []) totals.set(String(x.key), (totals.get(String(x.key)) ?? 0) + (value(x) ?? 0));
+      const names = [...totals.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, spec.series.size)
+        .map(([k]) => k);
       const series = names.map((name) => ({
         name,
         values: buckets.map((b) => {
-          const s = b.series?.buckets.find((x) => String(x.key) === name);
-          return s ? top(s) : 0;
+          const x = b.series?.buckets.find((y) => String(y.key) === name);
+          return x ? value(x) : 0;
         }),
       }));
-      return { kind: "series", intervalMs: visInterval(spec, ctx.range).ms, times, series, label };
+      return { kind: "series", times, series, label };
     }
-    case "map":
+    case "map": {
       if (spec.mapMode === "countries") {
-        return { kind: "countries", countries: (aggs.countries?.buckets ?? []).map((b) => ({ code: String(b.key), value: top(b) })), label };
+        const countries = (aggs.countries?.buckets ?? []).flatMap((b) => {
+          const v = value(b);
+          return v === null ? [] : [{ code: String(b.key), value: v }];
+        });
+        return { kind: "countries", countries, label };
       }
-      return {
-        kind: "points",
-        points: (aggs.grid?.buckets ?? []).flatMap((b) => {
-          const l = b.centroid?.location;
-          return l ? [{ lat: l.lat, lon: l.lon, value: top(b), key: String(b.key) }] : [];
-        }),
-        label,
-      };
+      const points = (aggs.grid?.buckets ?? []).flatMap((b) => {
+        const l = b.centroid?.location;
+        const v = value(b);
+        return l && v !== null ? [{ lat: l.lat, lon: l.lon, value: v, key: String(b.key) }] : [];
+      });
+      return { kind: "points", points, label };
+    }
   }
 }
 
@@ -260,7 +268,7 @@ export function isEmpty(d: VisData): boolean {
     case "rows":
       return d.rows.length === 0;
     case "series":
-      return d.series.every((s) => s.values.every((v) => v === 0));
+      return d.series.every((s) => s.values.every((v) => v === null || v === 0));
     case "points":
       return d.points.length === 0;
     case "countries":
@@ -278,7 +286,9 @@ export function chartOption(spec: VisSpec, d: VisData, format: (n: number) => st
     return {
       color: PALETTE,
       animation: false,
-      tooltip: { trigger: "item", formatter: (p: { name: string; value: number; percent: number }) => `${p.name}<br/><b>${format(p.value)}</b> (${p.percent}%)` },
+      // ECharts puts tooltip strings into the page as HTML, and bucket keys come from events
+      // (any caller chooses its user agent): escape them.
+      tooltip: { trigger: "item", formatter: (p: { name: string; value: number; percent: number }) => `${escapeHtml(p.name)}<br/><b>${format(p.value)}</b> (${p.percent}%)` },
       // The legend goes below, so narrow dashboard panels keep the pie and its labels apart.
       legend: { type: "scroll", orient: "horizontal", bottom: 0 },
       series: [
@@ -313,4 +323,9 @@ export function chartOption(spec: VisSpec, d: VisData, format: (n: number) => st
     };
   }
   return undefined;
+}
+
+/** Text made safe to place inside HTML (ECharts tooltips are HTML). */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] ?? c);
 }

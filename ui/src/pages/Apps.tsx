@@ -1,9 +1,9 @@
 import { useEffect, useState } from "react";
 import type { AppDef } from "../apps/build";
 import { APPS } from "../apps/catalog";
-import { ApiError, saved, type SavedObject } from "../lib/api";
+import { ApiError, errorText, saved, type SavedObject } from "../lib/api";
+import { importObjects } from "../lib/savedObjects";
 import { navigate } from "../router";
-import { importObjects } from "./Dashboards";
 
 /** What is kept about an installed app: its version and the objects it created. */
 interface Installed {
@@ -12,8 +12,6 @@ interface Installed {
   dashboard: string;
   objects: string[];
 }
-
-const errText = (e: unknown) => (e instanceof ApiError ? e.reason : e instanceof Error ? e.message : String(e));
 
 async function install(a: AppDef): Promise<void> {
   await importObjects(a.objects);
@@ -42,7 +40,7 @@ export function Apps() {
     saved
       .list<Installed>("app")
       .then((r) => setInstalled(new Map(r.objects.map((o) => [o.id, o]))))
-      .catch((e: unknown) => setError(errText(e)));
+      .catch((e: unknown) => setError(errorText(e)));
   useEffect(() => {
     void load();
   }, []);
@@ -52,7 +50,7 @@ export function Apps() {
       await f();
       setError(null);
     } catch (e) {
-      setError(errText(e));
+      setError(errorText(e));
     } finally {
       setBusy(null);
       await load();

@@ -3,11 +3,12 @@ import ReactGridLayout, { useContainerWidth } from "react-grid-layout";
 import "react-grid-layout/css/styles.css";
 import { FilterPills } from "../components/FilterPills";
 import { QueryBar } from "../components/QueryBar";
-import type { SearchAttributes } from "../components/SavedSearches";
+import type { SearchAttributes } from "../lib/savedObjects";
 import { SearchPanel } from "../components/SearchPanel";
 import { TimePicker } from "../components/TimePicker";
-import { VisChart } from "../components/VisChart";
-import { ApiError, saved, type SavedObject } from "../lib/api";
+import { PanelBoundary, VisChart } from "../components/VisChart";
+import { errorText, saved, type SavedObject } from "../lib/api";
+import { importObjects } from "../lib/savedObjects";
 import { addFilter, decodeFilter, encodeFilter, type Filter } from "../lib/filters";
 import {
   addPanel,
@@ -33,13 +34,6 @@ export function Dashboards({ path, search }: { path: string; search: string }) {
   return <DashboardList />;
 }
 
-const errText = (e: unknown) => (e instanceof ApiError ? e.reason : e instanceof Error ? e.message : String(e));
-
-/** Writes every object of a bundle (references first), replacing objects with the same ids. */
-export async function importObjects(objects: BundleObject[]): Promise<void> {
-  for (const o of objects) await saved.update(o.type, o.id, o.attributes);
-}
-
 function DashboardList() {
   const [list, setList] = useState<Array<SavedObject<DashboardAttributes>> | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -49,14 +43,14 @@ function DashboardList() {
     saved
       .list<DashboardAttributes>("dashboard")
       .then((r) => setList(r.objects))
-      .catch((e: unknown) => setError(errText(e)));
+      .catch((e: unknown) => setError(errorText(e)));
   useEffect(() => {
     void load();
   }, []);
   const act = (f: () => Promise<unknown>) =>
     f()
       .then(load)
-      .catch((e: unknown) => setError(errText(e)));
+      .catch((e: unknown) => setError(errorText(e)));
 
   async function importFile(file: File) {
     const b = parseBundle(await file.text());
@@ -70,7 +64,7 @@ function DashboardList() {
       setNotice(`Imported ${b.objects.length} objects from ${file.name}`);
       await load();
     } catch (e) {
-      setError(`${file.name}: ${errText(e)}`);
+      setError(`${file.name}: ${errorText(e)}`);
     }
   }
 
@@ -84,7 +78,7 @@ function DashboardList() {
           void saved
             .create<DashboardAttributes>("dashboard", emptyDashboard(title.trim()))
             .then((o) => navigate(`/dashboards/view/${o.id}`))
-            .catch((err: unknown) => setError(errText(err)));
+            .catch((err: unknown) => setError(errorText(err)));
         }}
       >
         <input aria-label="New dashboard title" placeholder="New dashboard title" value={title} onChange={(e) => setTitle(e.target.value)} />
@@ -156,7 +150,7 @@ function LoadDashboard({ id, search }: { id: string; search: string }) {
     saved
       .get<DashboardAttributes>("dashboard", id)
       .then(setObj)
-      .catch((e: unknown) => setError(errText(e)));
+      .catch((e: unknown) => setError(errorText(e)));
   }, [id]);
   if (error) return <p className="error page">{error}</p>;
   if (!obj) return <p className="muted page">Loading…</p>;
@@ -173,6 +167,7 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
   const [status, setStatus] = useState<string | null>(null);
   const [refs, setRefs] = useState<Refs>({ visualization: new Map(), search: new Map(), missing: new Set() });
   const [adding, setAdding] = useState(false);
+  const [keepTime, setKeepTime] = useState(initial.attributes.from !== undefined);
   const [tick, setTick] = useState(0);
   const { fields } = useFields();
   const { width, containerRef, mounted } = useContainerWidth();
@@ -201,6 +196,8 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
 
   const refKey = dash.panels.map((p) => `${p.kind}/${p.ref}`).join(",");
   useEffect(() => {
+    // Panels added in quick succession start several loads; only the latest may land.
+    let current = true;
     const want = [...new Set(dash.panels.map((p) => `${p.kind}/${p.ref}`))];
     void Promise.all(
       want.map(async (k) => {
@@ -213,6 +210,7 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
         }
       }),
     ).then((found) => {
+      if (!current) return;
       const r: Refs = { visualization: new Map(), search: new Map(), missing: new Set() };
       for (const [k, a] of found) {
         const [kind, ref] = k.split("/") as [string, string];
@@ -222,12 +220,23 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
       }
       setRefs(r);
     });
+    return () => {
+      current = false;
+    };
+    // refKey stands for the panels' references.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [refKey]);
 
-  const resolved = resolveRange({ from, to }, Date.now());
-  const rangeKey = resolved instanceof Error ? "" : `${resolved.from}-${resolved.to}`;
-  const range = useMemo(() => (resolved instanceof Error ? null : resolved), [rangeKey, tick]);
-  const ctx = useMemo(() => (range ? { range, query, filters } : null), [range, query, JSON.stringify(filters)]);
+  // "now" is read when the range or the refresh tick changes, not on every render: a new
+  // range object would make every panel query again.
+  const resolved = useMemo(() => resolveRange({ from, to }, Date.now()), [from, to, tick]);
+  const filtersKey = JSON.stringify(filters);
+  const ctx = useMemo(
+    () => (resolved instanceof Error ? null : { range: resolved, query, filters }),
+    // filtersKey stands for the filters.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [resolved, query, filtersKey],
+  );
 
   const change = (d: DashboardAttributes) => {
     setDash(d);
@@ -236,6 +245,13 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
 
   async function save(asCopy: boolean) {
     const attrs: DashboardAttributes = { ...dash, query, filters };
+    if (keepTime) {
+      attrs.from = from;
+      attrs.to = to;
+    } else {
+      delete attrs.from;
+      delete attrs.to;
+    }
     try {
       if (asCopy) {
         const o = await saved.create<DashboardAttributes>("dashboard", { ...attrs, title: `${attrs.title} (copy)` });
@@ -248,24 +264,29 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
       setDirty(false);
       setStatus("Saved");
     } catch (e) {
-      setStatus(errText(e));
+      setStatus(errorText(e));
     }
   }
 
   async function exportJson() {
-    const objects: BundleObject[] = [];
-    for (const k of new Set(dash.panels.map((p) => `${p.kind}/${p.ref}`))) {
-      const [kind, ref] = k.split("/") as ["visualization" | "search", string];
-      const o = await saved.get<Record<string, unknown>>(kind, ref);
-      objects.push({ type: kind, id: o.id, attributes: o.attributes });
+    try {
+      const objects: BundleObject[] = [];
+      for (const k of new Set(dash.panels.map((p) => `${p.kind}/${p.ref}`))) {
+        const [kind, ref] = k.split("/") as ["visualization" | "search", string];
+        const o = await saved.get<Record<string, unknown>>(kind, ref);
+        objects.push({ type: kind, id: o.id, attributes: o.attributes });
+      }
+      const bundle = exportBundle({ type: "dashboard", id: initial.id, attributes: { ...dash } as unknown as BundleObject["attributes"] }, objects, new Date());
+      const blob = new Blob([JSON.stringify(bundle, null, 2)], { type: "application/json" });
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(blob);
+      a.download = `${dash.title.replace(/[^A-Za-z0-9_-]+/g, "-").toLowerCase() || "dashboard"}.json`;
+      a.click();
+      // The download starts asynchronously; the URL must outlive this click.
+      setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+    } catch (e) {
+      setStatus(`cannot export: ${errorText(e)}`);
     }
-    const bundle = exportBundle({ type: "dashboard", id: initial.id, attributes: { ...dash } as unknown as BundleObject["attributes"] }, objects, new Date());
-    const blob = new Blob([JSON.stringify(bundle, null, 2)], { type: "application/json" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `${dash.title.replace(/[^A-Za-z0-9_-]+/g, "-").toLowerCase() || "dashboard"}.json`;
-    a.click();
-    URL.revokeObjectURL(a.href);
   }
 
   const layout = dash.panels.map((p) => ({ i: p.i, x: p.x, y: p.y, w: p.w, h: p.h, minW: 2, minH: 3 }));
@@ -281,6 +302,9 @@ function DashboardView({ initial, search }: { initial: SavedObject<DashboardAttr
           <button type="button" className="primary" onClick={() => void save(false)} disabled={dash.title.trim() === ""}>
             Save{dirty ? " *" : ""}
           </button>
+          <label className="small row" title="Open the dashboard on this time range">
+            <input type="checkbox" checked={keepTime} onChange={(e) => setKeepTime(e.target.checked)} /> store time
+          </label>
           <button type="button" onClick={() => void save(true)}>
             Clone
           </button>
@@ -341,8 +365,10 @@ function PanelBody({ p, refs, ctx, tick, onFilter, onRemove }: { p: Panel; refs:
       </div>
       <div className="panel-body">
         {missing && <div className="vis-state error">The {p.kind} this panel shows was deleted.</div>}
-        {vis && <VisChart spec={vis} ctx={ctx} tick={tick} onFilter={onFilter} />}
-        {s && <SearchPanel attrs={s} range={ctx.range} query={ctx.query} filters={ctx.filters} tick={tick} />}
+        <PanelBoundary>
+          {vis && <VisChart spec={vis} ctx={ctx} tick={tick} onFilter={onFilter} />}
+          {s && <SearchPanel attrs={s} range={ctx.range} query={ctx.query} filters={ctx.filters} tick={tick} />}
+        </PanelBoundary>
       </div>
     </>
   );

@@ -4,22 +4,22 @@ import { FilterPills } from "../components/FilterPills";
 import { Histogram } from "../components/Histogram";
 import { DocTable } from "../components/DocTable";
 import { QueryBar } from "../components/QueryBar";
-import { SavedSearches, type SearchAttributes } from "../components/SavedSearches";
+import { SavedSearches } from "../components/SavedSearches";
+import type { SearchAttributes } from "../lib/savedObjects";
 import { TimePicker } from "../components/TimePicker";
-import { ApiError, fields as loadFields, saved, search, type Bucket, type Hit, type SavedObject } from "../lib/api";
+import { ApiError, errorText, saved, search, type Bucket, type Hit, type SavedObject } from "../lib/api";
 import { defaultState, moveColumn, stateFromParams, stateToParams, toggleColumn, type DiscoverState } from "../lib/discoverState";
-import { discoverBody, histogramInterval, nextPageBody } from "../lib/esRequest";
+import { discoverBody, histogramInterval, nextPageBody, PAGE_SIZE } from "../lib/esRequest";
 import { addFilter, type Filter } from "../lib/filters";
 import { formatCount } from "../lib/format";
 import { INTERVAL_CHOICES, resolveRange } from "../lib/time";
-import type { FieldInfo } from "../lib/suggest";
+import { useFields } from "../lib/useFields";
 import { navigate } from "../router";
 
 interface Result {
   hits: Hit[];
   total: number;
   buckets: Bucket[];
-  intervalMs: number;
   intervalLabel: string;
   range: { from: number; to: number };
   took: number;
@@ -29,8 +29,7 @@ interface Result {
 /** Discover: query bar, time picker, histogram, documents and fields; all state in the URL. */
 export function Discover({ search: urlSearch }: { search: string }) {
   const state = useMemo(() => stateFromParams(new URLSearchParams(urlSearch)), [urlSearch]);
-  const [fieldList, setFieldList] = useState<FieldInfo[]>([]);
-  const [fieldsError, setFieldsError] = useState<string | null>(null);
+  const { fields: fieldList, error: fieldsError } = useFields();
   const [result, setResult] = useState<Result | null>(null);
   const [error, setError] = useState<ApiError | Error | null>(null);
   const [loading, setLoading] = useState(false);
@@ -47,12 +46,6 @@ export function Discover({ search: urlSearch }: { search: string }) {
     [state],
   );
 
-  useEffect(() => {
-    loadFields()
-      .then((r) => setFieldList(r.fields))
-      .catch((e: unknown) => setFieldsError(e instanceof Error ? e.message : String(e)));
-  }, []);
-
   // The saved search named in the URL (a shared link, or after Open).
   useEffect(() => {
     if (!state.savedId) {
@@ -60,10 +53,14 @@ export function Discover({ search: urlSearch }: { search: string }) {
       return;
     }
     if (current?.id === state.savedId) return;
+    let live = true;
     saved
       .get<SearchAttributes>("search", state.savedId)
-      .then(setCurrent)
-      .catch(() => setCurrent(null));
+      .then((o) => live && setCurrent(o))
+      .catch(() => live && setCurrent(null));
+    return () => {
+      live = false;
+    };
   }, [state.savedId, current?.id]);
 
   const queryKey = JSON.stringify([state.query, state.from, state.to, state.filters, state.sort, state.interval, tick]);
@@ -72,6 +69,7 @@ export function Discover({ search: urlSearch }: { search: string }) {
     if (range instanceof Error) {
       setError(range);
       setResult(null);
+      setLoading(false);
       return;
     }
     const interval = histogramInterval(state, range);
@@ -84,12 +82,13 @@ export function Discover({ search: urlSearch }: { search: string }) {
           hits: r.hits.hits,
           total: r.hits.total?.value ?? r.hits.hits.length,
           buckets: r.aggregations?.histogram?.buckets ?? [],
-          intervalMs: interval.ms,
           intervalLabel: interval.label,
           range,
           took: r.took,
-          done: r.hits.hits.length < 100,
+          done: r.hits.hits.length < PAGE_SIZE,
         });
+        generation.current += 1;
+        setMoreError(null);
       })
       .catch((e: unknown) => {
         if (abort.signal.aborted) return;
@@ -111,16 +110,24 @@ export function Discover({ search: urlSearch }: { search: string }) {
     return () => clearInterval(t);
   }, [state.refresh]);
 
+  // Each new first page starts a generation; a next page from an older one is dropped.
+  const generation = useRef(0);
+  const [moreError, setMoreError] = useState<string | null>(null);
   const loadMore = useCallback(() => {
-    if (!result || result.done || loadingMore) return;
+    if (!result || result.done || loadingMore || moreError) return;
     const last = result.hits[result.hits.length - 1];
     if (!last?.sort) return;
+    const started = generation.current;
     setLoadingMore(true);
     search(nextPageBody(state, result.range, last.sort))
-      .then((r) => setResult({ ...result, hits: [...result.hits, ...r.hits.hits], done: r.hits.hits.length < 100 }))
-      .catch((e: unknown) => setError(e instanceof Error ? e : new Error(String(e))))
+      .then((r) => {
+        if (generation.current !== started) return;
+        setResult((cur) => (cur ? { ...cur, hits: [...cur.hits, ...r.hits.hits], done: r.hits.hits.length < PAGE_SIZE } : cur));
+      })
+      // Shown with a Retry button: retrying by itself would repeat a failing request forever.
+      .catch((e: unknown) => generation.current === started && setMoreError(errorText(e)))
       .finally(() => setLoadingMore(false));
-  }, [result, loadingMore, state]);
+  }, [result, loadingMore, moreError, state]);
 
   // Infinite scroll: the next page loads as the end of the table comes into view.
   const sentinel = useRef<HTMLDivElement>(null);
@@ -204,7 +211,6 @@ export function Discover({ search: urlSearch }: { search: string }) {
               </div>
               <Histogram
                 buckets={result.buckets}
-                intervalMs={result.intervalMs}
                 range={result.range}
                 onSelect={(from, to) => update({ from: new Date(from).toISOString(), to: new Date(to).toISOString() })}
               />
@@ -225,7 +231,20 @@ export function Discover({ search: urlSearch }: { search: string }) {
                 />
               )}
               <div ref={sentinel} className="more muted small">
-                {result.done ? (result.hits.length > 0 ? `All ${formatCount(result.hits.length)} of these hits are shown.` : "") : loadingMore ? "Loading more…" : ""}
+                {moreError ? (
+                  <span className="error">
+                    The next page failed: {moreError}{" "}
+                    <button type="button" onClick={() => setMoreError(null)}>
+                      Retry
+                    </button>
+                  </span>
+                ) : result.done ? (
+                  result.hits.length > 0 ? `All ${formatCount(result.hits.length)} of these hits are shown.` : ""
+                ) : loadingMore ? (
+                  "Loading more…"
+                ) : (
+                  ""
+                )}
               </div>
             </>
           )}

@@ -1,9 +1,10 @@
 import { useEffect, useMemo, useState } from "react";
 import { FieldSelect } from "../components/FieldSelect";
+import { FilterPills } from "../components/FilterPills";
 import { QueryBar } from "../components/QueryBar";
-import type { SearchAttributes } from "../components/SavedSearches";
+import type { SearchAttributes } from "../lib/savedObjects";
 import { TimePicker } from "../components/TimePicker";
-import { VisChart } from "../components/VisChart";
+import { PanelBoundary, VisChart } from "../components/VisChart";
 import { ApiError, saved, type SavedObject } from "../lib/api";
 import { INTERVAL_CHOICES, DEFAULT_RANGE, resolveRange, type TimeRange } from "../lib/time";
 import { useFields } from "../lib/useFields";
@@ -137,8 +138,13 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
   const { fields } = useFields();
   const [spec, setSpec] = useState<VisSpec>(initial?.attributes ?? defaultSpec(type));
   const [version, setVersion] = useState(initial?.version);
-  const [id, setId] = useState(initial?.id);
-  const [status, setStatus] = useState<string | null>(takeFlash);
+  const id = initial?.id;
+  const [status, setStatus] = useState<string | null>(null);
+  // "Saved" from the editor this one replaced when a new visualization got its id.
+  useEffect(() => {
+    const m = takeFlash();
+    if (m) setStatus(m);
+  }, []);
   const [tick, setTick] = useState(0);
 
   // Made from a saved search: copy its query and filters, and remember where they came from.
@@ -150,16 +156,21 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
       .catch((e: unknown) => setStatus(`the saved search could not be read: ${String(e)}`));
   }, [searchId]);
 
-  const resolved = resolveRange(range, Date.now());
-  const ctx = useMemo(() => (resolved instanceof Error ? null : { range: resolved }), [JSON.stringify(resolved instanceof Error ? null : resolved), tick]);
+  // "now" is read when the range or the refresh tick changes, not on every render.
+  const resolved = useMemo(() => resolveRange(range, Date.now()), [range.from, range.to, tick]);
+  const ctx = useMemo(() => (resolved instanceof Error ? null : { range: resolved }), [resolved]);
   const set = (patch: Partial<VisSpec>) => setSpec((s) => ({ ...s, ...patch }));
 
   async function save(e: React.FormEvent) {
     e.preventDefault();
     try {
       const o = id ? await saved.update("visualization", id, spec, version) : await saved.create("visualization", spec);
-      setId(o.id);
-      setVersion(o.version);
+      if (id) {
+        setVersion(o.version);
+        setStatus(`Saved "${o.attributes.title}"`);
+        return;
+      }
+      // A new visualization moves to its own URL, where a fresh editor opens it.
       setFlash(`Saved "${o.attributes.title}"`);
       const qs = new URLSearchParams({ from: range.from, to: range.to });
       navigate(`/visualize/edit/${o.id}?${qs.toString()}`, true);
@@ -175,7 +186,12 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
         <h2>
           {label}: {spec.title || "untitled"}
         </h2>
-        <TimePicker range={range} refresh={0} onChange={setRange} onRefreshChange={() => setTick((t) => t + 1)} />
+        <div className="row">
+          <TimePicker range={range} onChange={setRange} />
+          <button type="button" onClick={() => setTick((t) => t + 1)}>
+            Refresh
+          </button>
+        </div>
       </div>
       <div className="editor-body">
         <form className="editor-form" onSubmit={save} aria-label="Visualization settings">
@@ -186,6 +202,7 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
           <div>
             <span className="small muted">Query{spec.savedSearchId ? " (from a saved search)" : ""}</span>
             <QueryBar value={spec.query} fields={fields} error={null} onSubmit={(q) => set({ query: q })} />
+            <FilterPills filters={spec.filters} onChange={(filters) => set({ filters })} />
           </div>
           <label>
             Metric
@@ -195,16 +212,30 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
               onChange={(e) => {
                 const type = e.target.value as Metric["type"];
                 const field = type === "cardinality" ? "userIdentity.arn" : "eventTime";
-                set({ metric: type === "count" ? { type } : { type, field: spec.metric.type === "count" ? field : (spec.metric.field ?? field) } });
+                if (type === "count") set({ metric: { type } });
+                else if (type === "percent") set({ metric: { type, query: "errorCode:*" } });
+                else set({ metric: { type, field: spec.metric.field ?? field } });
               }}
             >
               <option value="count">Count</option>
               <option value="cardinality">Unique count</option>
               <option value="min">Min (of eventTime: first seen)</option>
               <option value="max">Max (of eventTime: last seen)</option>
+              <option value="percent">Share of events matching a query</option>
             </select>
           </label>
-          {spec.metric.type !== "count" && <FieldSelect label="Of field" value={spec.metric.field ?? ""} fields={fields} onChange={(f) => set({ metric: { type: spec.metric.type, field: f } })} />}
+          {spec.metric.type === "percent" && (
+            <label>
+              Matching
+              <input aria-label="Matching" value={spec.metric.query ?? ""} placeholder="errorCode:*" onChange={(e) => set({ metric: { type: "percent", query: e.target.value } })} />
+            </label>
+          )}
+          {(spec.metric.type === "min" || spec.metric.type === "max") && (
+            <label className="row small">
+              <input type="checkbox" checked={spec.allHistory ?? false} onChange={(e) => set({ allHistory: e.target.checked })} /> over all history up to the range's end
+            </label>
+          )}
+          {spec.metric.type !== "count" && spec.metric.type !== "percent" && <FieldSelect label="Of field" value={spec.metric.field ?? ""} fields={fields} onChange={(f) => set({ metric: { type: spec.metric.type, field: f } })} />}
           {(spec.type === "table" || spec.type === "pie") && (
             <fieldset>
               <legend>Split {spec.type === "pie" ? "slices" : "rows"}: top values</legend>
@@ -271,7 +302,13 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
           </div>
         </form>
         <section className="panel preview" aria-label="Preview">
-          {ctx ? <VisChart spec={spec} ctx={ctx} tick={tick} /> : <p className="error">{(resolved as Error).message}</p>}
+          {ctx ? (
+            <PanelBoundary key={JSON.stringify(spec)}>
+              <VisChart spec={spec} ctx={ctx} tick={tick} />
+            </PanelBoundary>
+          ) : (
+            <p className="error">{(resolved as Error).message}</p>
+          )}
         </section>
       </div>
     </div>
