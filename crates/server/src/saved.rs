@@ -127,8 +127,14 @@ impl Store {
             })?;
             let Some(entry) = entry else { break };
             let path = entry.path();
-            if path.extension().is_some_and(|e| e == "json") {
-                out.push(read(&path).await?);
+            if !path.extension().is_some_and(|e| e == "json") {
+                continue;
+            }
+            match read(&path).await {
+                Ok(o) => out.push(o),
+                // One damaged file (edited by hand, say) must not hide every other object.
+                Err(e @ SavedError::Corrupt { .. }) => tracing::warn!("skipping a saved object: {e}"),
+                Err(e) => return Err(e),
             }
         }
         out.sort_by(|a, b| {
@@ -487,6 +493,19 @@ mod tests {
         assert!(matches!(
             s.create("dashboard", Some("ecs"), attrs("ECS"), "t").await,
             Err(SavedError::Exists { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_damaged_file_does_not_hide_the_others() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = Store::new(dir.path());
+        let good = s.create("search", None, attrs("good"), "t").await.expect("create");
+        std::fs::write(dir.path().join("search/broken.json"), "{ not json").expect("write");
+        assert_eq!(s.list("search").await.expect("list"), vec![good]);
+        assert!(matches!(
+            s.get("search", "broken").await,
+            Err(SavedError::Corrupt { .. })
         ));
     }
 

@@ -1,6 +1,6 @@
 import { Fragment, useState } from "react";
 import type { Hit } from "../lib/api";
-import { flatten, formatValue, getPath, highlightedTerms, markTerms } from "../lib/docs";
+import { flatten, formatValue, getPath, highlightedTerms, markTerms, type JsonValue } from "../lib/docs";
 import { TIME_FIELD } from "../lib/discoverState";
 import type { Filter } from "../lib/filters";
 import { formatTime, utc } from "../lib/format";
@@ -54,7 +54,6 @@ export function DocTable({ hits, columns, sort, onSort, onMove, onToggleColumn, 
       </thead>
       <tbody>
         {hits.map((h) => {
-          const time = Date.parse(formatValue(getPath(h._source, TIME_FIELD)));
           const isOpen = open.has(h._id);
           return (
             <Fragment key={h._id}>
@@ -64,9 +63,7 @@ export function DocTable({ hits, columns, sort, onSort, onMove, onToggleColumn, 
                     {isOpen ? "▾" : "▸"}
                   </button>
                 </td>
-                <td className="time" title={Number.isNaN(time) ? "" : utc(time)}>
-                  {Number.isNaN(time) ? "" : formatTime(time)}
-                </td>
+                <TimeCell source={h._source} />
                 {columns.map((c) => (
                   <td key={c}>{formatValue(getPath(h._source, c))}</td>
                 ))}
@@ -133,5 +130,16 @@ function DocDetails({ hit, columns, onToggleColumn, onFilter }: { hit: Hit; colu
         </table>
       )}
     </div>
+  );
+}
+
+/** An event's time in the browser's zone, with UTC on hover. */
+export function TimeCell({ source }: { source: JsonValue }) {
+  const t = Date.parse(formatValue(getPath(source, TIME_FIELD)));
+  if (Number.isNaN(t)) return <td className="time" />;
+  return (
+    <td className="time" title={utc(t)}>
+      {formatTime(t)}
+    </td>
   );
 }

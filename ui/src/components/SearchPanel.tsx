@@ -1,10 +1,11 @@
 import { useEffect, useState } from "react";
 import { ApiError, search, type Hit } from "../lib/api";
+import { TimeCell } from "./DocTable";
 import { TIME_FIELD } from "../lib/discoverState";
 import { formatValue, getPath } from "../lib/docs";
 import { boolQuery } from "../lib/esRequest";
 import type { Filter } from "../lib/filters";
-import { formatCount, formatTime, utc } from "../lib/format";
+import { formatCount } from "../lib/format";
 import type { SearchAttributes } from "../lib/savedObjects";
 
 interface Props {
@@ -22,8 +23,7 @@ export function SearchPanel({ attrs, range, query, filters, tick }: Props) {
   useEffect(() => {
     const abort = new AbortController();
     setState(null);
-    const combined = [attrs.query, query].filter((q) => q.trim() !== "").map((q) => `(${q})`).join(" and ");
-    search({ size: 20, track_total_hits: true, sort: [{ [TIME_FIELD]: { order: attrs.sort } }], query: boolQuery(combined, [...attrs.filters, ...filters], range) }, abort.signal)
+    search({ size: 20, track_total_hits: true, sort: [{ [TIME_FIELD]: { order: attrs.sort } }], query: boolQuery([attrs.query, query], [...attrs.filters, ...filters], range) }, abort.signal)
       .then((r) => setState({ hits: r.hits.hits, total: r.hits.total?.value ?? 0 }))
       .catch((e: unknown) => {
         if (!abort.signal.aborted) setState({ error: e instanceof ApiError ? `${e.type}: ${e.reason}` : String(e) });
@@ -52,17 +52,14 @@ export function SearchPanel({ attrs, range, query, filters, tick }: Props) {
           </tr>
         </thead>
         <tbody>
-          {state.hits.map((h) => {
-            const t = Date.parse(formatValue(getPath(h._source, TIME_FIELD)));
-            return (
-              <tr key={h._id}>
-                <td title={Number.isNaN(t) ? "" : utc(t)}>{Number.isNaN(t) ? "" : formatTime(t)}</td>
-                {attrs.columns.map((c) => (
-                  <td key={c}>{formatValue(getPath(h._source, c))}</td>
-                ))}
-              </tr>
-            );
-          })}
+          {state.hits.map((h) => (
+            <tr key={h._id}>
+              <TimeCell source={h._source} />
+              {attrs.columns.map((c) => (
+                <td key={c}>{formatValue(getPath(h._source, c))}</td>
+              ))}
+            </tr>
+          ))}
         </tbody>
       </table>
     </div>
