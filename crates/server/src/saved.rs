@@ -127,7 +127,7 @@ impl Store {
             })?;
             let Some(entry) = entry else { break };
             let path = entry.path();
-            if !path.extension().is_some_and(|e| e == "json") {
+            if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
             match read(&path).await {
