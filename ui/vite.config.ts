@@ -9,5 +9,6 @@ export default defineConfig({
   server: {
     proxy: { "/api": api, "/_elastic": api, "/metrics": api },
   },
-  test: { environment: "node", include: ["src/**/*.test.ts"] },
+  // Pure modules run in Node; component tests (*.test.tsx) say `@vitest-environment jsdom`.
+  test: { environment: "node", include: ["src/**/*.test.ts", "src/**/*.test.tsx"] },
 });
