@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use trailscope_cloudtrail::Limits;
 use trailscope_enrich::{Enricher, GeoIp};
-use trailscope_ingest::{Counters, IngestConfig, IngestReport, Ingestor, QuarantineLog};
+use trailscope_ingest::{Counters, Discovery, IngestConfig, IngestReport, Ingestor, QuarantineLog};
 use trailscope_lake::Lake;
 use trailscope_query::Format;
 
@@ -65,6 +65,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve(&cli, args).await,
         Command::HashPassword => hash_password(),
         Command::LookupEvents(args) => crate::lookup::run(&cli, args).await,
+        Command::S3Check(args) => crate::s3::check(args).await,
     }
 }
 
@@ -243,7 +244,12 @@ async fn ingest(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
         group_bytes: args.commit_bytes.max(1),
         ..IngestConfig::default()
     };
-    let report = run_ingest(&cli.data_dir, enricher, config, &args.paths).await?;
+    let s3 = trailscope_s3::Connection {
+        region: args.region.clone(),
+        endpoint: args.endpoint_url.clone(),
+        ..Default::default()
+    };
+    let report = run_ingest_from(&cli.data_dir, enricher, config, &args.paths, &s3).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
@@ -256,6 +262,44 @@ async fn run_ingest(
     config: IngestConfig,
     paths: &[PathBuf],
 ) -> Result<IngestReport> {
+    run_ingest_from(data_dir, enricher, config, paths, &trailscope_s3::Connection::default()).await
+}
+
+/// Finds what `inputs` name: local files and folders, and `s3://bucket/prefix` locations
+/// (listed through `s3`).
+async fn discover_inputs(inputs: &[PathBuf], s3: &trailscope_s3::Connection) -> Result<Discovery> {
+    let (remote, local): (Vec<&PathBuf>, Vec<&PathBuf>) = inputs
+        .iter()
+        .partition(|p| p.to_str().is_some_and(|s| s.starts_with("s3://")));
+    let local: Vec<PathBuf> = local.into_iter().cloned().collect();
+    let mut found = if local.is_empty() {
+        Discovery::default()
+    } else {
+        trailscope_ingest::discover(&local)?
+    };
+    for input in remote {
+        let url = trailscope_s3::S3Url::parse(&input.to_string_lossy())?;
+        let store: Arc<dyn object_store::ObjectStore> = Arc::new(s3.store(&url.bucket)?);
+        let listing = trailscope_s3::list(store.as_ref(), &url).await.map_err(|e| {
+            let failure = trailscope_s3::classify(&e);
+            anyhow::anyhow!(
+                "cannot list {url}: {}",
+                trailscope_s3::explain(&failure, &url, "ListBucket", None)
+            )
+        })?;
+        found.add_listing(&store, &format!("s3://{}", url.bucket), listing);
+    }
+    Ok(found)
+}
+
+async fn run_ingest_from(
+    data_dir: &Path,
+    enricher: Enricher,
+    config: IngestConfig,
+    paths: &[PathBuf],
+    s3: &trailscope_s3::Connection,
+) -> Result<IngestReport> {
+    let found = discover_inputs(paths, s3).await?;
     let mut lake = open_lake(data_dir).await?;
     let counters = Arc::new(Counters::default());
     let progress = Progress::start(Arc::clone(&counters));
@@ -266,9 +310,25 @@ async fn run_ingest(
         config,
         counters,
     };
-    let result = ingestor.ingest_paths(paths).await;
+    let result = ingestor.ingest(found).await;
     progress.finish();
-    Ok(result?)
+    result.map_err(|e| match e {
+        // Say which permission or setting is wrong, as `s3-check` does.
+        trailscope_ingest::IngestError::Fetch { path, source } => {
+            let name = path.to_string_lossy().to_string();
+            let reason = match trailscope_s3::S3Url::parse(&name) {
+                Ok(url) => {
+                    let key = url.prefix.clone();
+                    trailscope_s3::explain(&trailscope_s3::classify(&source), &url, "GetObject", Some(&key))
+                }
+                Err(_) => source.to_string(),
+            };
+            anyhow::anyhow!(
+                "cannot read {name}: {reason}\nnothing of it was committed: run the ingest again to retry (objects already committed are skipped)"
+            )
+        }
+        other => other.into(),
+    })
 }
 
 fn finish_ingest(r: &IngestReport) -> ExitCode {

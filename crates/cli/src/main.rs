@@ -9,6 +9,7 @@ mod commands;
 mod config;
 mod lookup;
 mod progress;
+mod s3;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +75,9 @@ pub enum Command {
     /// Look events up as `aws cloudtrail lookup-events` does (same arguments and output), in
     /// the local table or on a server (--endpoint-url).
     LookupEvents(lookup::LookupArgs),
+    /// Check that the credentials can list and read CloudTrail's logs in S3, and say which
+    /// permission is missing if not (exit 0 only when both work).
+    S3Check(s3::S3CheckArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -116,7 +120,8 @@ pub struct ServeArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct IngestArgs {
-    /// Files or folders.
+    /// Files or folders, or s3://bucket/prefix locations (a one-shot backfill of every object
+    /// there; credentials from the standard AWS variables).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Parse threads.
@@ -132,6 +137,13 @@ pub struct IngestArgs {
     /// Print the run's report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Region of s3:// inputs (default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint for s3:// inputs, e.g. http://127.0.0.1:9000
+    /// (AWS_ENDPOINT_URL_S3 and AWS_ENDPOINT_URL also work); requests are path-style.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -6,17 +6,42 @@
 //! files (`CloudTrail-Digest/`) are counted as digests. A file named explicitly is always read.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use object_store::{ObjectMeta, ObjectStore};
 use walkdir::WalkDir;
 
 use crate::error::IngestError;
 
-/// A file to ingest.
+/// A file to ingest: on local disk, or an object in a store (S3) when `remote` is set. `path`
+/// names it in reports and the quarantine list (`s3://bucket/key` for objects).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub path: PathBuf,
     pub size: u64,
+    pub remote: Option<Remote>,
 }
+
+/// An object in an object store, read by the workers through the store.
+#[derive(Clone)]
+pub struct Remote {
+    pub store: Arc<dyn ObjectStore>,
+    pub location: object_store::path::Path,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.store, self.location)
+    }
+}
+
+impl PartialEq for Remote {
+    fn eq(&self, other: &Self) -> bool {
+        self.location == other.location && self.store.to_string() == other.store.to_string()
+    }
+}
+
+impl Eq for Remote {}
 
 /// The result of walking the inputs.
 #[derive(Debug, Default)]
@@ -75,6 +100,7 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery, IngestError> {
             d.candidates.push(Candidate {
                 path: input.clone(),
                 size: meta.len(),
+                remote: None,
             });
             continue;
         }
@@ -101,16 +127,50 @@ pub fn discover(inputs: &[PathBuf]) -> Result<Discovery, IngestError> {
                         source,
                     })?
                     .len();
-                d.candidates.push(Candidate { path, size });
+                d.candidates.push(Candidate {
+                    path,
+                    size,
+                    remote: None,
+                });
             }
         }
     }
-    // Day first, then path: a commit group then covers a few days of every account and region
-    // instead of every day of one region, so each worker keeps few Parquet files (one per day
-    // partition) open at once. That bounds memory, and the files come out larger.
-    d.candidates
-        .sort_by(|a, b| (layout_date(&a.path), &a.path).cmp(&(layout_date(&b.path), &b.path)));
+    d.sort();
     Ok(d)
+}
+
+impl Discovery {
+    /// Adds the objects a store listed under `url_base` (`s3://bucket`), classified as local
+    /// files are: logs, digests, and what is plainly not a log.
+    pub fn add_listing(&mut self, store: &Arc<dyn ObjectStore>, url_base: &str, listing: Vec<ObjectMeta>) {
+        for meta in listing {
+            let path = PathBuf::from(format!("{url_base}/{}", meta.location));
+            let name = meta.location.filename().unwrap_or_default();
+            if is_digest_path(&path) {
+                self.digest_files.push(path);
+            } else if !looks_like_log(name) || name.starts_with('.') {
+                self.skipped_not_logs.push(path);
+            } else {
+                self.candidates.push(Candidate {
+                    path,
+                    size: meta.size,
+                    remote: Some(Remote {
+                        store: Arc::clone(store),
+                        location: meta.location,
+                    }),
+                });
+            }
+        }
+        self.sort();
+    }
+
+    fn sort(&mut self) {
+        // Day first, then path: a commit group then covers a few days of every account and
+        // region instead of every day of one region, so each worker keeps few Parquet files
+        // (one per day partition) open at once. That bounds memory, and the files come out larger.
+        self.candidates
+            .sort_by(|a, b| (layout_date(&a.path), &a.path).cmp(&(layout_date(&b.path), &b.path)));
+    }
 }
 
 #[cfg(test)]

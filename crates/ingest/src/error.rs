@@ -12,6 +12,14 @@ pub enum IngestError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "cannot read {path}: {source}; nothing of it was committed: run the ingest again to retry (objects already committed are skipped)"
+    )]
+    Fetch {
+        path: PathBuf,
+        #[source]
+        source: object_store::Error,
+    },
     #[error("cannot write ingest state at {path}: {source}")]
     State {
         path: PathBuf,

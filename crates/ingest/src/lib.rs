@@ -12,7 +12,7 @@ mod pipeline;
 pub mod quarantine;
 mod worker;
 
-pub use discover::{Candidate, Discovery, discover, is_digest_path, looks_like_log};
+pub use discover::{Candidate, Discovery, Remote, discover, is_digest_path, looks_like_log};
 pub use error::IngestError;
 pub use pipeline::{Counters, IngestConfig, IngestReport, Ingestor};
 pub use quarantine::{Entry as QuarantineEntry, QuarantineLog};

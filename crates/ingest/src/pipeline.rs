@@ -12,7 +12,7 @@ use trailscope_cloudtrail::{Buffers, EventBatchBuilder, Limits, ObjectParser, Ob
 use trailscope_enrich::Enricher;
 use trailscope_lake::Lake;
 
-use crate::discover::{Candidate, discover};
+use crate::discover::{Candidate, Discovery, discover};
 use crate::error::IngestError;
 use crate::quarantine::{Entry, FORMAT_VERSION, QuarantineLog};
 use crate::worker::Worker;
@@ -129,8 +129,13 @@ pub struct Ingestor<'a> {
 impl Ingestor<'_> {
     /// Ingests files and folders.
     pub async fn ingest_paths(&mut self, inputs: &[PathBuf]) -> Result<IngestReport, IngestError> {
-        let started = Instant::now();
         let found = discover(inputs)?;
+        self.ingest(found).await
+    }
+
+    /// Ingests what a discovery found: local files and objects in stores alike.
+    pub async fn ingest(&mut self, found: Discovery) -> Result<IngestReport, IngestError> {
+        let started = Instant::now();
         let mut report = IngestReport {
             files_seen: found.candidates.len() as u64,
             files_skipped_not_logs: found.skipped_not_logs.len() as u64,

@@ -13,7 +13,9 @@ use trailscope_cloudtrail::{Buffers, EventBatchBuilder, ObjectParser, ObjectSumm
 use trailscope_enrich::Enricher;
 use xxhash_rust::xxh3::Xxh3;
 
-use crate::discover::Candidate;
+use object_store::ObjectStoreExt;
+
+use crate::discover::{Candidate, Remote};
 use crate::error::IngestError;
 use crate::pipeline::{Counters, Msg, ObjectOutcome, Seen};
 
@@ -78,14 +80,37 @@ impl Worker {
             path: c.path.clone(),
             source,
         };
-        let (id, bytes) = if c.size <= IN_MEMORY_OBJECT {
-            let bytes = std::fs::read(&c.path).map_err(walk)?;
-            (object_id_of(&bytes), Some(bytes))
-        } else {
-            (
+        // Where a large object is read from: the local file, or a download of the remote one
+        // (kept until this function returns).
+        let mut download = None;
+        let (id, bytes) = match &c.remote {
+            Some(r) if c.size <= IN_MEMORY_OBJECT => {
+                let bytes = self.runtime.block_on(fetch(r)).map_err(|source| IngestError::Fetch {
+                    path: c.path.clone(),
+                    source,
+                })?;
+                (object_id_of(&bytes), Some(bytes))
+            }
+            Some(r) => {
+                let file = self
+                    .runtime
+                    .block_on(fetch_to_file(r))
+                    .map_err(|source| IngestError::Fetch {
+                        path: c.path.clone(),
+                        source,
+                    })?;
+                let id = object_id(BufReader::new(file.reopen().map_err(walk)?)).map_err(walk)?;
+                download = Some(file);
+                (id, None)
+            }
+            None if c.size <= IN_MEMORY_OBJECT => {
+                let bytes = std::fs::read(&c.path).map_err(walk)?;
+                (object_id_of(&bytes), Some(bytes))
+            }
+            None => (
                 object_id(BufReader::new(File::open(&c.path).map_err(walk)?)).map_err(walk)?,
                 None,
-            )
+            ),
         };
         let seen = if self.done.lock().map(|d| d.contains(&id)).unwrap_or(false) {
             Seen::Committed
@@ -120,8 +145,12 @@ impl Worker {
                 .parser
                 .parse_with(buffers, &bytes[..], &source, builder, &mut flush)?,
             None => {
-                let file = BufReader::new(File::open(&c.path).map_err(walk)?);
-                self.parser.parse_with(buffers, file, &source, builder, &mut flush)?
+                let file = match &download {
+                    Some(d) => d.reopen().map_err(walk)?,
+                    None => File::open(&c.path).map_err(walk)?,
+                };
+                self.parser
+                    .parse_with(buffers, BufReader::new(file), &source, builder, &mut flush)?
             }
         };
         self.counters
@@ -183,6 +212,28 @@ fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, IngestError> {
         .map(|c| arrow::compute::take(c.as_ref(), &order, None))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
+}
+
+/// A remote object's bytes (objects up to [`IN_MEMORY_OBJECT`]).
+async fn fetch(r: &Remote) -> Result<Vec<u8>, object_store::Error> {
+    Ok(r.store.get(&r.location).await?.bytes().await?.to_vec())
+}
+
+/// A remote object streamed into a temporary file, so a large one never sits in memory.
+async fn fetch_to_file(r: &Remote) -> Result<tempfile::NamedTempFile, object_store::Error> {
+    use futures::StreamExt;
+    use std::io::Write;
+    let local = |e: std::io::Error| object_store::Error::Generic {
+        store: "local temporary file",
+        source: Box::new(e),
+    };
+    let mut file = tempfile::NamedTempFile::new().map_err(local)?;
+    let mut stream = r.store.get(&r.location).await?.into_stream();
+    while let Some(chunk) = stream.next().await {
+        file.write_all(&chunk?).map_err(local)?;
+    }
+    file.flush().map_err(local)?;
+    Ok(file)
 }
 
 /// [`object_id`] of bytes in memory.

@@ -7,6 +7,7 @@ mod bad_input;
 mod corpus;
 mod crash;
 mod lookup;
+mod s3;
 mod serve;
 mod ui;
 

@@ -1,0 +1,146 @@
+//! S3 as a source of CloudTrail logs: where (`s3://bucket/prefix`, [`S3Url`]), how to connect
+//! ([`Connection`], the standard AWS variables plus explicit options), and whether the
+//! credentials can read it ([`check`]), with failures classified so the user is told which
+//! permission is missing, for which resource, and the IAM statement that grants it.
+
+mod check;
+mod classify;
+
+pub use check::{Check, Step, check, explain};
+pub use classify::{Failure, classify};
+
+use std::time::Duration;
+
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum S3Error {
+    #[error("'{0}' is not an S3 location: write s3://bucket or s3://bucket/prefix")]
+    Url(String),
+    #[error("cannot set up the S3 client: {0}")]
+    Client(#[source] object_store::Error),
+}
+
+/// `s3://bucket/prefix`: a bucket and a key prefix (empty for the whole bucket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Url {
+    pub bucket: String,
+    /// Without a leading `/`; keeps a trailing one if given.
+    pub prefix: String,
+}
+
+impl S3Url {
+    pub fn parse(s: &str) -> Result<S3Url, S3Error> {
+        let rest = s.strip_prefix("s3://").ok_or_else(|| S3Error::Url(s.into()))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // Bucket names: 3–63 lower-case letters, digits, dots and hyphens.
+        let valid = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-');
+        if !valid {
+            return Err(S3Error::Url(s.into()));
+        }
+        Ok(S3Url {
+            bucket: bucket.into(),
+            prefix: prefix.trim_start_matches('/').into(),
+        })
+    }
+}
+
+impl std::fmt::Display for S3Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.prefix)
+    }
+}
+
+/// How to reach S3. Unset fields come from the standard AWS variables (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
+/// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, web identity, container and instance metadata).
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub region: Option<String>,
+    /// An S3-compatible endpoint (`http://127.0.0.1:9000`); path-style requests are used.
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    /// Total time one request may take, retries included.
+    pub retry_timeout: Option<Duration>,
+    pub max_retries: Option<usize>,
+}
+
+impl Connection {
+    /// A client for `bucket`.
+    pub fn store(&self, bucket: &str) -> Result<AmazonS3, S3Error> {
+        let endpoint = self.endpoint.clone().or_else(endpoint_from_env);
+        // Client options are replaced as a whole, so plain HTTP (a local S3 server) is allowed
+        // here rather than with `with_allow_http`, which lives in the same options.
+        let http = endpoint.as_deref().is_some_and(|e| e.starts_with("http://"))
+            || std::env::var("AWS_ALLOW_HTTP").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+        let options = ClientOptions::new()
+            .with_allow_http(http)
+            .with_connect_timeout(Duration::from_secs(5));
+        let mut b = AmazonS3Builder::from_env()
+            .with_client_options(options)
+            .with_bucket_name(bucket);
+        if let Some(r) = &self.region {
+            b = b.with_region(r);
+        }
+        if let Some(e) = &endpoint {
+            b = b.with_endpoint(e);
+        }
+        if let Some(k) = &self.access_key_id {
+            b = b.with_access_key_id(k);
+        }
+        if let Some(s) = &self.secret_access_key {
+            b = b.with_secret_access_key(s);
+        }
+        if let Some(t) = &self.session_token {
+            b = b.with_token(t);
+        }
+        let retry = RetryConfig {
+            backoff: BackoffConfig::default(),
+            max_retries: self.max_retries.unwrap_or(10),
+            retry_timeout: self.retry_timeout.unwrap_or(Duration::from_secs(180)),
+        };
+        b.with_retry(retry).build().map_err(S3Error::Client)
+    }
+}
+
+/// Every object under the location, in key order (CloudTrail's keys sort by time within a
+/// day). Listing is paged by the client; the whole listing is held, one small record per object.
+pub async fn list(
+    store: &dyn object_store::ObjectStore,
+    url: &S3Url,
+) -> Result<Vec<object_store::ObjectMeta>, object_store::Error> {
+    use futures::TryStreamExt;
+    let prefix = (!url.prefix.is_empty()).then(|| object_store::path::Path::from(url.prefix.as_str()));
+    let mut all: Vec<_> = store.list(prefix.as_ref()).try_collect().await?;
+    all.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(all)
+}
+
+fn endpoint_from_env() -> Option<String> {
+    ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_locations() {
+        let u = S3Url::parse("s3://my-trail/AWSLogs/011173820421/CloudTrail/").expect("parse");
+        assert_eq!(u.bucket, "my-trail");
+        assert_eq!(u.prefix, "AWSLogs/011173820421/CloudTrail/");
+        assert_eq!(S3Url::parse("s3://my-trail").expect("bucket only").prefix, "");
+        for bad in ["my-trail/x", "s3://", "s3://UPPER/x", "s3://a/x", "s3://under_score"] {
+            assert!(S3Url::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
