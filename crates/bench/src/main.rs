@@ -9,6 +9,7 @@
 //! wall time, CPU time and peak RSS of exactly that child (getrusage of its only child).
 
 mod lookup;
+mod s3;
 mod search;
 
 use std::path::{Path, PathBuf};
@@ -51,6 +52,8 @@ enum Cmd {
     Search(search::SearchArgs),
     /// LookupEvents latency per attribute key and with concurrent clients, vs DuckDB.
     Lookup(lookup::LookupArgs),
+    /// S3 backfill speed (objects/s, events/s) from a local S3 server, beside local disk.
+    S3(s3::S3Args),
     /// Runs a command and prints its resource usage as JSON (used internally).
     Measure {
         #[arg(trailing_var_arg = true, required = true)]
@@ -101,8 +104,17 @@ fn ingest(args: &Args, input: &Path, data: &Path) -> Result<Usage> {
 }
 
 fn measured(cmd: &[&str]) -> Result<Usage> {
+    measured_with(cmd, &[])
+}
+
+/// [`measured`] with extra environment variables for the command.
+fn measured_with(cmd: &[&str], env: &[(&str, &str)]) -> Result<Usage> {
     let me = std::env::current_exe()?;
-    let out = Command::new(me).arg("measure").args(cmd).output()?;
+    let out = Command::new(me)
+        .arg("measure")
+        .args(cmd)
+        .envs(env.iter().copied())
+        .output()?;
     if !out.status.success() {
         bail!("measure wrapper failed: {}", String::from_utf8_lossy(&out.stderr));
     }
@@ -176,6 +188,7 @@ fn main() -> Result<()> {
         Some(Cmd::Measure { command }) => return measure(command),
         Some(Cmd::Search(s)) => return search::run(&args, s),
         Some(Cmd::Lookup(l)) => return lookup::run(&args, l),
+        Some(Cmd::S3(s)) => return s3::run(&args, s),
         None => {}
     }
     let (input, set) = ensure_input(&args)?;

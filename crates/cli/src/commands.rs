@@ -242,6 +242,7 @@ async fn ingest(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
         },
         workers: args.workers.max(1),
         group_bytes: args.commit_bytes.max(1),
+        fetch_concurrency: args.fetch_concurrency.max(1),
         ..IngestConfig::default()
     };
     let s3 = trailscope_s3::Connection {

@@ -137,6 +137,9 @@ pub struct IngestArgs {
     /// Print the run's report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Objects of s3:// inputs fetched at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub fetch_concurrency: usize,
     /// Region of s3:// inputs (default: AWS_REGION, AWS_DEFAULT_REGION, then us-east-1).
     #[arg(long)]
     pub region: Option<String>,

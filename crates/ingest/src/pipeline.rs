@@ -16,6 +16,7 @@ use crate::discover::{Candidate, Discovery, discover};
 use crate::error::IngestError;
 use crate::quarantine::{Entry, FORMAT_VERSION, QuarantineLog};
 use crate::worker::Worker;
+use crate::worker::{IN_MEMORY_OBJECT, Prefetched, fetch};
 
 /// Tuning of one ingest run.
 #[derive(Debug, Clone)]
@@ -27,6 +28,9 @@ pub struct IngestConfig {
     pub group_bytes: u64,
     /// Parse/enrich threads.
     pub workers: usize,
+    /// Objects of a store (S3) fetched at once, ahead of the workers; a store answers each
+    /// request after a round trip, so many are kept in flight.
+    pub fetch_concurrency: usize,
 }
 
 impl Default for IngestConfig {
@@ -36,6 +40,7 @@ impl Default for IngestConfig {
             batch_rows: 16 * 1024,
             group_bytes: 32 << 20,
             workers: 2,
+            fetch_concurrency: 16,
         }
     }
 }
@@ -185,6 +190,7 @@ impl Ingestor<'_> {
         let queue = Arc::new(Mutex::new(
             group.iter().cloned().collect::<std::collections::VecDeque<_>>(),
         ));
+        let prefetched = prefetch(group, self.config.fetch_concurrency.max(1));
         let mut handles = Vec::new();
         for _ in 0..self.config.workers.max(1) {
             let worker = Worker {
@@ -202,6 +208,7 @@ impl Ingestor<'_> {
                 builder: EventBatchBuilder::with_capacity(self.config.batch_rows),
                 writer: self.lake.writer()?,
                 runtime: tokio::runtime::Handle::current(),
+                prefetched: Arc::clone(&prefetched),
             };
             handles.push(tokio::task::spawn_blocking(move || worker.run()));
         }
@@ -337,6 +344,33 @@ impl Ingestor<'_> {
             entries.push(entry(None, None, reason));
         }
     }
+}
+
+/// Starts fetching a group's small remote objects, `concurrency` at a time, in the group's order
+/// (the order the workers take them). Memory stays bounded by the group's size. Each worker
+/// takes its object's bytes from the returned map, waiting for them if they are still coming.
+fn prefetch(group: &[Candidate], concurrency: usize) -> Arc<Mutex<Prefetched>> {
+    let mut map = Prefetched::new();
+    let mut jobs = Vec::new();
+    for c in group {
+        if let Some(r) = c.remote.as_ref().filter(|_| c.size <= IN_MEMORY_OBJECT) {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            map.insert(c.path.clone(), rx);
+            jobs.push((tx, r.clone()));
+        }
+    }
+    if !jobs.is_empty() {
+        tokio::spawn(async move {
+            use futures::StreamExt;
+            futures::stream::iter(jobs)
+                .for_each_concurrent(concurrency, |(tx, r)| async move {
+                    // A worker that gave up (the run failed) no longer listens.
+                    let _ = tx.send(fetch(&r).await);
+                })
+                .await;
+        });
+    }
+    Arc::new(Mutex::new(map))
 }
 
 fn chrono_now() -> String {

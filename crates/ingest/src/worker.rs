@@ -33,11 +33,17 @@ pub(crate) struct Worker {
     /// This worker's Parquet files of the group.
     pub(crate) writer: trailscope_lake::BatchWriter,
     pub(crate) runtime: tokio::runtime::Handle,
+    /// Bytes of this group's remote objects, being fetched ahead (see `pipeline::prefetch`).
+    pub(crate) prefetched: Arc<Mutex<Prefetched>>,
 }
+
+/// A remote object's bytes on their way, by the object's name.
+pub(crate) type Prefetched =
+    std::collections::HashMap<std::path::PathBuf, tokio::sync::oneshot::Receiver<Result<Vec<u8>, object_store::Error>>>;
 
 /// Objects up to this size are read into memory once; larger ones are read twice (hash, then
 /// parse) so memory stays bounded.
-const IN_MEMORY_OBJECT: u64 = 64 << 20;
+pub(crate) const IN_MEMORY_OBJECT: u64 = 64 << 20;
 
 impl Worker {
     pub(crate) fn run(mut self) {
@@ -85,7 +91,16 @@ impl Worker {
         let mut download = None;
         let (id, bytes) = match &c.remote {
             Some(r) if c.size <= IN_MEMORY_OBJECT => {
-                let bytes = self.runtime.block_on(fetch(r)).map_err(|source| IngestError::Fetch {
+                let ahead = self.prefetched.lock().ok().and_then(|mut m| m.remove(&c.path));
+                let fetched = match ahead {
+                    Some(rx) => match self.runtime.block_on(rx) {
+                        Ok(result) => result,
+                        // The prefetch task is gone: fetch it here.
+                        Err(_) => self.runtime.block_on(fetch(r)),
+                    },
+                    None => self.runtime.block_on(fetch(r)),
+                };
+                let bytes = fetched.map_err(|source| IngestError::Fetch {
                     path: c.path.clone(),
                     source,
                 })?;
@@ -215,7 +230,7 @@ fn sort_by_time(batch: &RecordBatch) -> Result<RecordBatch, IngestError> {
 }
 
 /// A remote object's bytes (objects up to [`IN_MEMORY_OBJECT`]).
-async fn fetch(r: &Remote) -> Result<Vec<u8>, object_store::Error> {
+pub(crate) async fn fetch(r: &Remote) -> Result<Vec<u8>, object_store::Error> {
     Ok(r.store.get(&r.location).await?.bytes().await?.to_vec())
 }
 
