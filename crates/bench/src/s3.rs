@@ -43,8 +43,8 @@ fn free_port() -> Result<u16> {
 fn start(kind: ServerKind, work: &Path) -> Result<(std::process::Child, u16)> {
     let port = free_port()?;
     let child = match kind {
-        ServerKind::Moto => Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        ServerKind::Moto => Command::new("python3")
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

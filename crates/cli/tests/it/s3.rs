@@ -31,16 +31,22 @@ fn free_port() -> u16 {
 
 fn start_moto(log: &Path) -> Moto {
     let port = free_port();
-    let child = Command::new("moto_server")
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    // `python3 -m`, not the `moto_server` script: a fresh pyenv has no shim for new scripts
+    // until it rehashes.
+    let child = Command::new("python3")
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).expect("log"))
         .spawn()
-        .expect("start moto_server: pip install -r tests/python/requirements.txt");
+        .expect("start python3 -m moto.server: pip install -r tests/python/requirements.txt");
     let endpoint = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto did not start (pip install -r tests/python/requirements.txt); its log: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     Moto { child, endpoint }
