@@ -132,6 +132,24 @@ fn measured_with(cmd: &[&str], env: &[(&str, &str)]) -> Result<Usage> {
     Ok(usage)
 }
 
+/// DuckDB's fast ingest of `input` into `parquet` (`scripts/duckdb_ingest.py`), measured.
+fn duckdb_ingest(args: &Args, input: &Path, parquet: &Path) -> Result<Usage> {
+    let _ = std::fs::remove_file(parquet);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_ingest.py");
+    let (script_s, input_s, parquet_s) = (
+        script.to_string_lossy().to_string(),
+        input.to_string_lossy().to_string(),
+        parquet.to_string_lossy().to_string(),
+    );
+    eprintln!("running duckdb");
+    measured(&[
+        args.python.as_str(),
+        script_s.as_str(),
+        input_s.as_str(),
+        parquet_s.as_str(),
+    ])
+}
+
 fn dir_bytes(dir: &Path, ext: &str) -> u64 {
     let mut total = 0;
     let mut stack = vec![dir.to_path_buf()];
@@ -202,20 +220,7 @@ fn main() -> Result<()> {
     let ours_size = dir_bytes(&data.join("cloudtrail"), ".parquet") as f64;
 
     let parquet = args.work_dir.join("duckdb.parquet");
-    let _ = std::fs::remove_file(&parquet);
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_ingest.py");
-    let (script_s, input_s, parquet_s) = (
-        script.to_string_lossy().to_string(),
-        input.to_string_lossy().to_string(),
-        parquet.to_string_lossy().to_string(),
-    );
-    eprintln!("running duckdb");
-    let duck = measured(&[
-        args.python.as_str(),
-        script_s.as_str(),
-        input_s.as_str(),
-        parquet_s.as_str(),
-    ])?;
+    let duck = duckdb_ingest(&args, &input, &parquet)?;
     let duck_size = std::fs::metadata(&parquet).map(|m| m.len()).unwrap_or(0) as f64;
 
     println!(

@@ -141,20 +141,7 @@ pub fn run(args: &Args, s: &S3Args) -> Result<()> {
 
         // The yardstick on the same files from local disk: DuckDB cannot read S3 here (its httpfs
         // extension is downloaded at run time, and this machine has no internet).
-        let parquet = args.work_dir.join("s3bench-duckdb.parquet");
-        let _ = std::fs::remove_file(&parquet);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/duckdb_ingest.py");
-        let (script_s, input_s, parquet_s) = (
-            script.to_string_lossy().to_string(),
-            input.to_string_lossy().to_string(),
-            parquet.to_string_lossy().to_string(),
-        );
-        let duck = crate::measured(&[
-            args.python.as_str(),
-            script_s.as_str(),
-            input_s.as_str(),
-            parquet_s.as_str(),
-        ])?;
+        let duck = crate::duckdb_ingest(args, &input, &args.work_dir.join("s3bench-duckdb.parquet"))?;
 
         println!(
             "input: {events:.0} events in {files:.0} objects, {:.1} MB .json.gz; S3 server: {:?} on loopback (its CPU is not counted, but it shares the 2 cores)",
