@@ -95,12 +95,19 @@ fn ingest(args: &Args, input: &Path, data: &Path) -> Result<Usage> {
     let input_s = input.to_string_lossy().to_string();
     let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
     let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
-    if let Some(g) = &geo {
-        cmd.extend(["--geoip-db", g.as_str()]);
-    }
+    cmd.extend(geoip_args(geo.as_deref()));
     cmd.extend(["ingest", input_s.as_str()]);
     eprintln!("ingesting: {}", cmd.join(" "));
     measured(&cmd)
+}
+
+/// GeoIP exactly as asked: the given database, or none. Without `--no-geoip`, trailscope would
+/// find DB-IP Lite in `ui/node_modules` by itself and the "no GeoIP" figures would include it.
+fn geoip_args(db: Option<&str>) -> Vec<&str> {
+    match db {
+        Some(g) => vec!["--geoip-db", g],
+        None => vec!["--no-geoip"],
+    }
 }
 
 fn measured(cmd: &[&str]) -> Result<Usage> {

@@ -125,9 +125,7 @@ pub fn run(args: &Args, s: &S3Args) -> Result<()> {
         let data_s = s3_data.to_string_lossy().to_string();
         let mut cmd = vec![ts.as_str(), "--data-dir", data_s.as_str()];
         let geo = args.geoip_db.as_ref().map(|p| p.to_string_lossy().to_string());
-        if let Some(g) = &geo {
-            cmd.extend(["--geoip-db", g.as_str()]);
-        }
+        cmd.extend(crate::geoip_args(geo.as_deref()));
         cmd.extend([
             "ingest",
             url.as_str(),

@@ -208,6 +208,9 @@ fn print(batches: &[RecordBatch], f: Format) -> Result<()> {
 
 /// Opens the GeoIP databases from flags, the config file, or the default locations.
 fn enricher(cli: &Cli) -> Result<Enricher> {
+    if cli.no_geoip {
+        return Ok(Enricher::new(None));
+    }
     let file = FileConfig::load(cli.config.as_deref(), &cli.data_dir)?;
     let mut cities = if cli.geoip_db.is_empty() {
         file.geoip_db

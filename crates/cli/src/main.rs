@@ -47,6 +47,9 @@ pub struct Cli {
     /// GeoIP ASN database (.mmdb).
     #[arg(long = "asn-db", global = true, value_name = "FILE")]
     pub asn_db: Option<PathBuf>,
+    /// Do not enrich with GeoIP, even when a database is configured or found.
+    #[arg(long, global = true, conflicts_with_all = ["geoip_db", "asn_db"])]
+    pub no_geoip: bool,
     /// Log level filter for stderr (e.g. `info`, `trailscope=debug`).
     #[arg(long, global = true, env = "TRAILSCOPE_LOG", default_value = "warn")]
     pub log: String,

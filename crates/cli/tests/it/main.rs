@@ -6,6 +6,7 @@
 mod bad_input;
 mod corpus;
 mod crash;
+mod geoip;
 mod lookup;
 mod s3;
 mod serve;
