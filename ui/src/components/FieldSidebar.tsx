@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { search, type Bucket } from "../lib/api";
+import { errorText, search, type Bucket } from "../lib/api";
 import type { DiscoverState } from "../lib/discoverState";
 import { topValuesBody } from "../lib/esRequest";
 import type { Filter } from "../lib/filters";
@@ -91,7 +91,7 @@ function TopValues({ field, state, range, onFilter }: { field: FieldInfo; state:
         setResult({ buckets: r.aggregations?.top?.buckets ?? [], present: r.aggregations?.present?.doc_count ?? 0, total });
       })
       .catch((e: unknown) => {
-        if (!abort.signal.aborted) setResult({ error: e instanceof Error ? e.message : String(e) });
+        if (!abort.signal.aborted) setResult({ error: errorText(e) });
       });
     return () => abort.abort();
     // `key` stands for the field, the query, the filters and the range.

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { saved, type SavedObject } from "../lib/api";
+import { errorText, saved, type SavedObject } from "../lib/api";
 import type { DiscoverState } from "../lib/discoverState";
 import type { SearchAttributes } from "../lib/savedObjects";
 
@@ -47,7 +47,7 @@ function SavePanel({ state, current, onDone }: { state: DiscoverState; current: 
       const o = current && !asNew ? await saved.update("search", current.id, attrs, current.version) : await saved.create("search", attrs);
       onDone(o);
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     }
   }
   return (
@@ -83,7 +83,7 @@ function OpenPanel({ onOpen, onClose }: { onOpen: (o: SavedObject<SearchAttribut
     saved
       .list<SearchAttributes>("search")
       .then((r) => setList(r.objects))
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => setError(errorText(e)));
   useEffect(() => {
     void load();
   }, []);
@@ -93,7 +93,7 @@ function OpenPanel({ onOpen, onClose }: { onOpen: (o: SavedObject<SearchAttribut
       setError(null);
       await load();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorText(e));
     }
   }
   return (

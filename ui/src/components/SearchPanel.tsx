@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { ApiError, search, type Hit } from "../lib/api";
+import { errorDetail, search, type Hit } from "../lib/api";
 import { TimeCell } from "./DocTable";
 import { TIME_FIELD } from "../lib/discoverState";
 import { formatValue, getPath } from "../lib/docs";
@@ -26,7 +26,7 @@ export function SearchPanel({ attrs, range, query, filters, tick }: Props) {
     search({ size: 20, track_total_hits: true, sort: [{ [TIME_FIELD]: { order: attrs.sort } }], query: boolQuery([attrs.query, query], [...attrs.filters, ...filters], range) }, abort.signal)
       .then((r) => setState({ hits: r.hits.hits, total: r.hits.total?.value ?? 0 }))
       .catch((e: unknown) => {
-        if (!abort.signal.aborted) setState({ error: e instanceof ApiError ? `${e.type}: ${e.reason}` : String(e) });
+        if (!abort.signal.aborted) setState({ error: errorDetail(e) });
       });
     return () => abort.abort();
     // eslint-disable-next-line react-hooks/exhaustive-deps

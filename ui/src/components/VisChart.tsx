@@ -1,15 +1,15 @@
-import { Component, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { Component, useEffect, useMemo, useState, type ReactNode } from "react";
+import { EChart } from "./EChart";
 import * as echarts from "echarts/core";
 import { BarChart, LineChart, MapChart, PieChart, ScatterChart } from "echarts/charts";
 import { GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent } from "echarts/components";
-import { CanvasRenderer } from "echarts/renderers";
-import { ApiError, search } from "../lib/api";
+import { errorDetail, search } from "../lib/api";
 import type { Filter } from "../lib/filters";
 import { formatCount, formatTime, utc } from "../lib/format";
 import { chartOption, escapeHtml, isEmpty, metricIsTime, readVis, visRequest, type VisContext, type VisData, type VisSpec } from "../lib/vis";
 import { countryName, loadWorld, WORLD } from "../lib/worldMap";
 
-echarts.use([BarChart, LineChart, MapChart, PieChart, ScatterChart, GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent, CanvasRenderer]);
+echarts.use([BarChart, LineChart, MapChart, PieChart, ScatterChart, GeoComponent, GridComponent, LegendComponent, TooltipComponent, VisualMapComponent]);
 
 interface Props {
   spec: VisSpec;
@@ -33,7 +33,7 @@ export function VisChart({ spec, ctx, onFilter, tick = 0 }: Props) {
       .then((r) => setState({ status: "done", data: readVis(spec, r) }))
       .catch((e: unknown) => {
         if (abort.signal.aborted) return;
-        setState({ status: "error", message: e instanceof ApiError ? `${e.type}: ${e.reason}` : String(e) });
+        setState({ status: "error", message: errorDetail(e) });
       });
     return () => abort.abort();
     // `key` stands for the spec, the context and the tick.
@@ -130,40 +130,6 @@ function TableView({ d, onFilter, metric }: { d: Extract<VisData, { kind: "rows"
       </tbody>
     </table>
   );
-}
-
-/** An ECharts canvas that follows its container's size; `onClick` gets the clicked item's name. */
-export function EChart({ option, onClick }: { option: Record<string, unknown>; onClick?: (name: string) => void }) {
-  const el = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-  const click = useRef(onClick);
-  click.current = onClick;
-  useEffect(() => {
-    if (!el.current) return;
-    const c = echarts.init(el.current);
-    chart.current = c;
-    c.on("click", (p: unknown) => {
-      const x = p as { seriesName?: string; name?: string; componentSubType?: string };
-      const name = x.componentSubType === "pie" || x.componentSubType === "map" ? x.name : x.seriesName;
-      if (name) click.current?.(name);
-    });
-    // A map resized to nothing has a singular transform that ECharts then fails to invert
-    // (panels pass through zero height while a dashboard is rearranged): skip those sizes.
-    const ro = new ResizeObserver((entries) => {
-      const r = entries[0]?.contentRect;
-      if (r && r.width > 0 && r.height > 0) c.resize();
-    });
-    ro.observe(el.current);
-    return () => {
-      ro.disconnect();
-      c.dispose();
-      chart.current = null;
-    };
-  }, []);
-  useEffect(() => {
-    chart.current?.setOption(option, { notMerge: true });
-  }, [option]);
-  return <div className="echart" ref={el} />;
 }
 
 function MapView({ d, onFilter }: { d: Extract<VisData, { kind: "points" | "countries" }>; onFilter?: (f: Filter) => void }) {

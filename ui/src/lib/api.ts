@@ -32,6 +32,11 @@ export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** A panel's failure: the server's error type and message, or the error as it is. */
+export function errorDetail(e: unknown): string {
+  return e instanceof ApiError ? `${e.type}: ${e.reason}` : String(e);
+}
+
 type Listener = () => void;
 const unauthorizedListeners = new Set<Listener>();
 

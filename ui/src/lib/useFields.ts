@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { fields } from "./api";
+import { errorText, fields } from "./api";
 import type { FieldInfo } from "./suggest";
 
 let cache: Promise<FieldInfo[]> | null = null;
@@ -12,7 +12,7 @@ export function useFields(): { fields: FieldInfo[]; error: string | null } {
     cache ??= fields().then((r) => r.fields);
     cache.then(setList).catch((e: unknown) => {
       cache = null;
-      setError(e instanceof Error ? e.message : String(e));
+      setError(errorText(e));
     });
   }, []);
   return { fields: list, error };

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { request, setAuth } from "../lib/api";
+import { errorText, request, setAuth } from "../lib/api";
 
 /** Shown when the server asks for credentials: an API token, or a user and password. */
 export function Login({ onDone }: { onDone: () => void }) {
@@ -19,7 +19,7 @@ export function Login({ onDone }: { onDone: () => void }) {
       onDone();
     } catch (err) {
       setAuth(null);
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     }
   }
 

@@ -5,7 +5,7 @@ import { QueryBar } from "../components/QueryBar";
 import type { SearchAttributes } from "../lib/savedObjects";
 import { TimePicker } from "../components/TimePicker";
 import { PanelBoundary, VisChart } from "../components/VisChart";
-import { ApiError, saved, type SavedObject } from "../lib/api";
+import { errorText, saved, type SavedObject } from "../lib/api";
 import { INTERVAL_CHOICES, DEFAULT_RANGE, resolveRange, type TimeRange } from "../lib/time";
 import { useFields } from "../lib/useFields";
 import { defaultSpec, VIS_TYPES, type Metric, type VisSpec, type VisType } from "../lib/vis";
@@ -39,7 +39,7 @@ function VisList({ search }: { search: string }) {
     saved
       .list<VisSpec>("visualization")
       .then((r) => setList(r.objects))
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => setError(errorText(e)));
   useEffect(() => {
     void load();
     saved
@@ -119,7 +119,7 @@ function LoadEditor({ id, range, setRange }: { id: string; range: TimeRange; set
     saved
       .get<VisSpec>("visualization", id)
       .then(setObj)
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.reason : String(e)));
+      .catch((e: unknown) => setError(errorText(e)));
   }, [id]);
   if (error) return <p className="error page">{error}</p>;
   if (!obj) return <p className="muted page">Loading…</p>;
@@ -175,7 +175,7 @@ function Editor({ initial, type, searchId, range, setRange }: EditorProps) {
       const qs = new URLSearchParams({ from: range.from, to: range.to });
       navigate(`/visualize/edit/${o.id}?${qs.toString()}`, true);
     } catch (err) {
-      setStatus(err instanceof Error ? err.message : String(err));
+      setStatus(errorText(err));
     }
   }
 

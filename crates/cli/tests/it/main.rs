@@ -52,11 +52,7 @@ pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> (bool, String) {
         .args(args)
         .output()
         .expect("run python3");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = text(&out);
     let report = if out.status.success() {
         report
     } else {
@@ -66,6 +62,15 @@ pub fn python(script: &str, args: &[&std::ffi::OsStr]) -> (bool, String) {
         )
     };
     (out.status.success(), report)
+}
+
+/// Everything a finished command printed, stdout then stderr.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Runs trailscope with `--data-dir data` and `args`.

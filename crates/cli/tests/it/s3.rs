@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{bin, fixtures, repo};
+use crate::{bin, fixtures, repo, text};
 
 struct Moto {
     child: Child,
@@ -101,14 +101,6 @@ fn s3_check(endpoint: &str, id: &str, secret: &str, url: &str) -> Output {
         .env_remove("AWS_ENDPOINT_URL_S3")
         .output()
         .expect("run trailscope s3-check")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]

@@ -102,11 +102,7 @@ fn the_ui_works_in_a_real_browser() {
         .current_dir(repo().join("ui"))
         .output()
         .expect("run node (Node.js 20 or later)");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = crate::text(&out);
     println!("{report}");
     assert!(
         out.status.success(),
