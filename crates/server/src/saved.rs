@@ -149,14 +149,14 @@ impl Store {
     pub async fn get(&self, kind: &str, id: &str) -> Result<SavedObject, SavedError> {
         check_type(kind)?;
         check_id(id)?;
-        let path = self.path(kind, id);
-        match tokio::fs::try_exists(&path).await {
-            Ok(true) => read(&path).await,
-            Ok(false) => Err(SavedError::NotFound {
-                kind: kind.into(),
-                id: id.into(),
-            }),
-            Err(source) => Err(SavedError::Io { path, source }),
+        match read(&self.path(kind, id)).await {
+            Err(SavedError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                Err(SavedError::NotFound {
+                    kind: kind.into(),
+                    id: id.into(),
+                })
+            }
+            other => other,
         }
     }
 
