@@ -24,11 +24,11 @@ pub(crate) fn table_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("cloudtrail")
 }
 
-fn state_dir(data_dir: &Path) -> PathBuf {
+pub(crate) fn state_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("_trailscope")
 }
 
-fn format(f: OutputFormat) -> Format {
+pub(crate) fn format(f: OutputFormat) -> Format {
     match f {
         OutputFormat::Table => Format::Table,
         OutputFormat::Json => Format::Json,
@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::HashPassword => hash_password(),
         Command::LookupEvents(args) => crate::lookup::run(&cli, args).await,
         Command::S3Check(args) => crate::s3::check(args).await,
+        Command::Sources(args) => crate::sources::run(&cli, args).await,
     }
 }
 
@@ -152,12 +153,17 @@ fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Confi
             token_key: crate::lookup::token_key(&cli.data_dir)?,
         },
         saved_objects: Some(state_dir(&cli.data_dir).join("saved-objects")),
+        sources: None,
     })
 }
 
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<ExitCode> {
-    let config = server_config(cli, args)?;
+    let mut config = server_config(cli, args)?;
     let lake = open_lake(&cli.data_dir).await?;
+    if let Some(runner) = crate::sources::runner(cli).await? {
+        config.sources = Some(runner.registry());
+        tokio::spawn(runner.run());
+    }
     let open = config.auth.is_open();
     trailscope_server::serve(
         config,
@@ -198,7 +204,7 @@ pub(crate) async fn open_lake(data_dir: &Path) -> Result<Lake> {
     Ok(Lake::open_or_create(&table_dir(data_dir)).await?)
 }
 
-fn print(batches: &[RecordBatch], f: Format) -> Result<()> {
+pub(crate) fn print(batches: &[RecordBatch], f: Format) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     trailscope_query::write(batches, f, &mut out)?;
@@ -207,7 +213,7 @@ fn print(batches: &[RecordBatch], f: Format) -> Result<()> {
 }
 
 /// Opens the GeoIP databases from flags, the config file, or the default locations.
-fn enricher(cli: &Cli) -> Result<Enricher> {
+pub(crate) fn enricher(cli: &Cli) -> Result<Enricher> {
     if cli.no_geoip {
         return Ok(Enricher::new(None));
     }
@@ -316,23 +322,19 @@ async fn run_ingest_from(
     };
     let result = ingestor.ingest(found).await;
     progress.finish();
-    result.map_err(|e| match e {
-        // Say which permission or setting is wrong, as `s3-check` does.
-        trailscope_ingest::IngestError::Fetch { path, source } => {
-            let name = path.to_string_lossy().to_string();
-            let reason = match trailscope_s3::S3Url::parse(&name) {
-                Ok(url) => {
-                    let key = url.prefix.clone();
-                    trailscope_s3::explain(&trailscope_s3::classify(&source), &url, "GetObject", Some(&key))
-                }
-                Err(_) => source.to_string(),
-            };
-            anyhow::anyhow!(
-                "cannot read {name}: {reason}\nnothing of it was committed: run the ingest again to retry (objects already committed are skipped)"
-            )
+    Ok(result?)
+}
+
+/// Why an object could not be fetched, in the access check's words when it is an S3 object.
+fn explain_fetch(failure: &trailscope_ingest::FetchFailure) -> String {
+    let name = failure.object.to_string_lossy().to_string();
+    match trailscope_s3::S3Url::parse(&name) {
+        Ok(url) => {
+            let key = url.prefix.clone();
+            trailscope_s3::explain(&trailscope_s3::classify(&failure.error), &url, "GetObject", Some(&key))
         }
-        other => other.into(),
-    })
+        Err(_) => failure.error.to_string(),
+    }
 }
 
 fn finish_ingest(r: &IngestReport) -> ExitCode {
@@ -361,7 +363,25 @@ fn finish_ingest(r: &IngestReport) -> ExitCode {
         r.commits,
         r.table_version.map_or("-".to_string(), |v| v.to_string())
     );
-    if r.has_quarantine() {
+    // Objects the store would not give are not quarantined (they are fine, the access or the
+    // network is not): a rerun reads them, so the run fails and says so.
+    const SHOWN: usize = 5;
+    for f in r.fetch_failures.iter().take(SHOWN) {
+        eprintln!("error: cannot read {}: {}", f.object.display(), explain_fetch(f));
+    }
+    if r.fetch_failures.len() > SHOWN {
+        eprintln!(
+            "error: … and {} more objects could not be read",
+            r.fetch_failures.len() - SHOWN
+        );
+    }
+    if !r.fetch_failures.is_empty() {
+        eprintln!(
+            "{} objects could not be read and nothing of them was committed; everything else was. Run the ingest again to retry them (objects already committed are skipped)",
+            r.fetch_failures.len()
+        );
+        ExitCode::FAILURE
+    } else if r.has_quarantine() {
         eprintln!("hint: see what was quarantined and why with: trailscope quarantine");
         ExitCode::from(EXIT_QUARANTINED)
     } else {

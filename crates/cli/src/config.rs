@@ -18,6 +18,9 @@ pub struct FileConfig {
     /// `trailscope serve` settings.
     #[serde(default)]
     pub server: ServerSection,
+    /// S3 locations polled by `trailscope serve` (and `trailscope sources poll`).
+    #[serde(default)]
+    pub sources: Vec<trailscope_sources::SourceConfig>,
 }
 
 /// `[server]` of `trailscope.toml`. Flags override these.

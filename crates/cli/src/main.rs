@@ -10,6 +10,7 @@ mod config;
 mod lookup;
 mod progress;
 mod s3;
+mod sources;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,8 @@ pub enum Command {
     /// Check that the credentials can list and read CloudTrail's logs in S3, and say which
     /// permission is missing if not (exit 0 only when both work).
     S3Check(s3::S3CheckArgs),
+    /// The S3 sources of trailscope.toml ([[sources]]): status, a poll now, retries.
+    Sources(sources::SourcesArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]

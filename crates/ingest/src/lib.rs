@@ -14,5 +14,5 @@ mod worker;
 
 pub use discover::{Candidate, Discovery, Remote, discover, is_digest_path, looks_like_log};
 pub use error::IngestError;
-pub use pipeline::{Counters, IngestConfig, IngestReport, Ingestor};
+pub use pipeline::{Counters, FetchFailure, IngestConfig, IngestReport, Ingestor};
 pub use quarantine::{Entry as QuarantineEntry, QuarantineLog};

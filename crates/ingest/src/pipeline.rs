@@ -76,12 +76,38 @@ pub struct IngestReport {
     pub commits: u64,
     pub table_version: Option<u64>,
     pub seconds: f64,
+    /// Objects that could not be read from their store (after the client's retries). Nothing
+    /// of them is in the table; the rest of the run is committed.
+    pub fetch_failures: Vec<FetchFailure>,
+}
+
+/// An object its store would not give us.
+#[derive(Debug, Clone)]
+pub struct FetchFailure {
+    /// The object as reports name it (`s3://bucket/key`).
+    pub object: PathBuf,
+    pub error: Arc<object_store::Error>,
+}
+
+impl serde::Serialize for FetchFailure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("FetchFailure", 2)?;
+        st.serialize_field("object", &self.object)?;
+        st.serialize_field("error", &self.error.to_string())?;
+        st.end()
+    }
 }
 
 impl IngestReport {
     /// True when something was quarantined (the CLI exits non-zero then).
     pub fn has_quarantine(&self) -> bool {
         self.files_quarantined > 0 || self.records_quarantined > 0
+    }
+
+    /// Whether `object` (as reports name it) could not be fetched in this run.
+    pub fn fetch_failed(&self, object: &std::path::Path) -> bool {
+        self.fetch_failures.iter().any(|f| f.object == object)
     }
 }
 
@@ -102,6 +128,8 @@ pub(crate) enum Msg {
     /// A worker's finished Parquet files (its last message of a group).
     Staged(trailscope_lake::Staged),
     Done(Box<ObjectOutcome>),
+    /// An object its store would not give; the group goes on without it.
+    Unreadable(FetchFailure),
     Failed(IngestError),
 }
 
@@ -230,6 +258,10 @@ impl Ingestor<'_> {
                     break;
                 }
                 Msg::Done(outcome) => self.account(*outcome, report, &mut entries, &mut objects),
+                Msg::Unreadable(failure) => {
+                    warn!(object = %failure.object.display(), error = %failure.error, "cannot read object");
+                    report.fetch_failures.push(failure);
+                }
             }
         }
         drop(running.rx);

@@ -42,7 +42,7 @@ impl Entry {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct QuarantineLog {
     path: PathBuf,
 }

@@ -17,7 +17,7 @@ use object_store::ObjectStoreExt;
 
 use crate::discover::{Candidate, Remote};
 use crate::error::IngestError;
-use crate::pipeline::{Counters, Msg, ObjectOutcome, Seen};
+use crate::pipeline::{Counters, FetchFailure, Msg, ObjectOutcome, Seen};
 
 pub(crate) struct Worker {
     pub(crate) queue: Arc<Mutex<VecDeque<Candidate>>>,
@@ -50,9 +50,23 @@ impl Worker {
         loop {
             let next = self.queue.lock().ok().and_then(|mut q| q.pop_front());
             let Some(candidate) = next else { break };
-            if let Err(e) = self.one(&candidate) {
-                let _ = self.tx.blocking_send(Msg::Failed(e));
-                return;
+            match self.one(&candidate) {
+                Ok(()) => {}
+                // One unreadable object does not stop the others; the caller decides whether
+                // to retry it (a rerun, the next poll) or give up on it.
+                Err(IngestError::Fetch { path, source }) => {
+                    let failure = FetchFailure {
+                        object: path,
+                        error: Arc::new(source),
+                    };
+                    if self.tx.blocking_send(Msg::Unreadable(failure)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = self.tx.blocking_send(Msg::Failed(e));
+                    return;
+                }
             }
             self.counters.files_done.fetch_add(1, Ordering::Relaxed);
             self.counters.bytes_done.fetch_add(candidate.size, Ordering::Relaxed);
@@ -100,16 +114,18 @@ impl Worker {
                     },
                     None => self.runtime.block_on(fetch(r)),
                 };
-                let bytes = fetched.map_err(|source| IngestError::Fetch {
-                    path: c.path.clone(),
-                    source,
-                })?;
+                let bytes = fetched
+                    .and_then(|b| check_length(b.len() as u64, c.size).map(|()| b))
+                    .map_err(|source| IngestError::Fetch {
+                        path: c.path.clone(),
+                        source,
+                    })?;
                 (object_id_of(&bytes), Some(bytes))
             }
             Some(r) => {
                 let file = self
                     .runtime
-                    .block_on(fetch_to_file(r))
+                    .block_on(fetch_to_file(r, c.size))
                     .map_err(|source| IngestError::Fetch {
                         path: c.path.clone(),
                         source,
@@ -234,8 +250,23 @@ pub(crate) async fn fetch(r: &Remote) -> Result<Vec<u8>, object_store::Error> {
     Ok(r.store.get(&r.location).await?.bytes().await?.to_vec())
 }
 
+/// Whether `got` bytes are the whole object listed with `size`: a body cut short by a proxy that also shortened
+/// its length would otherwise reach the parser as a truncated (corrupt-looking) file.
+fn check_length(got: u64, size: u64) -> Result<(), object_store::Error> {
+    if got == size {
+        return Ok(());
+    }
+    Err(object_store::Error::Generic {
+        store: "S3",
+        source: format!(
+            "the body has {got} bytes but the object's listing says {size}: it was cut short or replaced while being read"
+        )
+        .into(),
+    })
+}
+
 /// A remote object streamed into a temporary file, so a large one never sits in memory.
-async fn fetch_to_file(r: &Remote) -> Result<tempfile::NamedTempFile, object_store::Error> {
+async fn fetch_to_file(r: &Remote, size: u64) -> Result<tempfile::NamedTempFile, object_store::Error> {
     use futures::StreamExt;
     use std::io::Write;
     let local = |e: std::io::Error| object_store::Error::Generic {
@@ -244,10 +275,14 @@ async fn fetch_to_file(r: &Remote) -> Result<tempfile::NamedTempFile, object_sto
     };
     let mut file = tempfile::NamedTempFile::new().map_err(local)?;
     let mut stream = r.store.get(&r.location).await?.into_stream();
+    let mut written = 0u64;
     while let Some(chunk) = stream.next().await {
-        file.write_all(&chunk?).map_err(local)?;
+        let chunk = chunk?;
+        written += chunk.len() as u64;
+        file.write_all(&chunk).map_err(local)?;
     }
     file.flush().map_err(local)?;
+    check_length(written, size)?;
     Ok(file)
 }
 

@@ -33,6 +33,25 @@ impl Check {
         matches!(self.list, Step::Ok(_)) && matches!(self.get, Step::Ok(_))
     }
 
+    /// The check as the API answers it: `ok`, and per permission its outcome and message.
+    pub fn to_json(&self) -> serde_json::Value {
+        let step = |s: &Step| match s {
+            Step::Ok(what) => json!({"outcome": "ok", "message": what}),
+            Step::Failed { advice, .. } => json!({"outcome": "failed", "message": advice}),
+            Step::NotTried(why) => json!({"outcome": "not_tried", "message": why}),
+        };
+        json!({
+            "location": self.url.to_string(),
+            "ok": self.ok(),
+            "message": if self.ok() {
+                "the bucket can now be accessed"
+            } else {
+                "the bucket cannot be read with these credentials yet"
+            },
+            "permissions": {"s3:ListBucket": step(&self.list), "s3:GetObject": step(&self.get)},
+        })
+    }
+
     pub fn render(&self) -> String {
         let mut out = format!("checking {}\n", self.url);
         for (name, step) in [("s3:ListBucket", &self.list), ("s3:GetObject", &self.get)] {

@@ -59,7 +59,7 @@ impl std::fmt::Display for S3Url {
 /// How to reach S3. Unset fields come from the standard AWS variables (`AWS_ACCESS_KEY_ID`,
 /// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
 /// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, web identity, container and instance metadata).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Connection {
     pub region: Option<String>,
     /// An S3-compatible endpoint (`http://127.0.0.1:9000`); path-style requests are used.
@@ -70,6 +70,23 @@ pub struct Connection {
     /// Total time one request may take, retries included.
     pub retry_timeout: Option<Duration>,
     pub max_retries: Option<usize>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Credentials stay out of logs and error reports: the key id's last four characters only.
+        let key_id = self.access_key_id.as_deref().map(|id| {
+            let tail: String = id.chars().skip(id.chars().count().saturating_sub(4)).collect();
+            format!("…{tail}")
+        });
+        f.debug_struct("Connection")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &key_id)
+            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "****"))
+            .field("session_token", &self.session_token.as_ref().map(|_| "****"))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Connection {
@@ -121,6 +138,61 @@ pub async fn list(
     let mut all: Vec<_> = store.list(prefix.as_ref()).try_collect().await?;
     all.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(all)
+}
+
+/// The objects whose keys start with `prefix` (a raw key prefix, not only a folder) and sort
+/// after `start_after`, in key order, every page of them. S3 starts the listing at
+/// `start_after` itself, so a prefix polled this way costs one short request when nothing is new.
+pub async fn list_after(
+    store: &AmazonS3,
+    prefix: &str,
+    start_after: Option<&str>,
+) -> Result<Vec<object_store::ObjectMeta>, object_store::Error> {
+    use object_store::list::{PaginatedListOptions, PaginatedListStore};
+    let mut out = Vec::new();
+    let mut page_token = None;
+    loop {
+        let opts = PaginatedListOptions {
+            offset: start_after.map(str::to_string),
+            page_token: page_token.take(),
+            ..Default::default()
+        };
+        let page = store
+            .list_paginated(Some(prefix).filter(|p| !p.is_empty()), opts)
+            .await?;
+        out.extend(page.result.objects);
+        match page.page_token {
+            Some(t) => page_token = Some(t),
+            None => break,
+        }
+    }
+    out.sort_by(|a, b| a.location.cmp(&b.location));
+    Ok(out)
+}
+
+/// The "folders" one level below `prefix` (which ends in `/`, or is empty for the bucket's
+/// top), each ending in `/`.
+pub async fn list_folders(store: &AmazonS3, prefix: &str) -> Result<Vec<String>, object_store::Error> {
+    use object_store::list::{PaginatedListOptions, PaginatedListStore};
+    let mut out = Vec::new();
+    let mut page_token = None;
+    loop {
+        let opts = PaginatedListOptions {
+            delimiter: Some("/".into()),
+            page_token: page_token.take(),
+            ..Default::default()
+        };
+        let page = store
+            .list_paginated(Some(prefix).filter(|p| !p.is_empty()), opts)
+            .await?;
+        out.extend(page.result.common_prefixes.iter().map(|p| format!("{p}/")));
+        match page.page_token {
+            Some(t) => page_token = Some(t),
+            None => break,
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn endpoint_from_env() -> Option<String> {

@@ -35,6 +35,7 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         table_version: snap.version,
         table_files: snap.files,
         table_events: snap.events,
+        sources: state.sources.as_ref().map(|r| r.views()).unwrap_or_default(),
     });
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

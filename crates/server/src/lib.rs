@@ -5,6 +5,7 @@
 //! - `/api/sql`, `/api/fields`, `/api/health` and `/metrics` ([`api`]);
 //! - `POST /`: CloudTrail's `LookupEvents` as AWS serves it, SigV4-signed ([`aws`]);
 //! - `/api/saved-objects`: the UI's saved searches, visualizations and dashboards ([`saved`]);
+//! - `/api/sources`, `/api/s3-check`: the S3 sources' status and the access check ([`sources`]);
 //! - every other `GET`: the embedded web UI (`trailscope-webui`).
 //!
 //! Every query runs under the limits of [`limits::Gate`]: a bounded number at a time, each with a
@@ -19,6 +20,7 @@ pub mod es;
 pub mod limits;
 mod metrics;
 pub mod saved;
+pub mod sources;
 pub mod table;
 
 use std::future::Future;
@@ -56,6 +58,8 @@ pub struct Config {
     /// Where saved objects live (`<data-dir>/_trailscope/saved-objects`); `None` turns the
     /// saved-objects API off.
     pub saved_objects: Option<PathBuf>,
+    /// The S3 sources this server polls, for their status and retries.
+    pub sources: Option<Arc<trailscope_sources::Registry>>,
 }
 
 #[derive(Debug, Error)]
@@ -85,6 +89,7 @@ pub struct AppState {
     pub auth: Auth,
     pub aws: aws::AwsApi,
     pub saved: Option<saved::Store>,
+    pub sources: Option<Arc<trailscope_sources::Registry>>,
     metrics: metrics::Metrics,
 }
 
@@ -113,6 +118,7 @@ pub async fn serve(
         auth: config.auth,
         aws: config.aws,
         saved: config.saved_objects.map(saved::Store::new),
+        sources: config.sources,
         metrics: metrics::Metrics::default(),
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -153,6 +159,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/fields", get(api::fields))
         .route("/api/health", get(api::health))
         .route("/metrics", get(api::metrics))
+        .route("/api/sources", get(sources::list))
+        .route("/api/sources/{name}/retry", post(sources::retry))
+        .route("/api/s3-check", post(sources::check))
         .route("/api/saved-objects", get(saved::list))
         .route("/api/saved-objects/{type}", post(saved::create))
         .route(

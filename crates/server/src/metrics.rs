@@ -24,6 +24,7 @@ pub struct Gauges {
     pub table_version: Option<u64>,
     pub table_files: u64,
     pub table_events: u64,
+    pub sources: Vec<trailscope_sources::SourceView>,
 }
 
 /// One metric in Prometheus' text format: its help and type lines, then a line per label set.
@@ -150,6 +151,78 @@ impl Metrics {
             "Events in the served table version.",
             vec![(String::new(), g.table_events.to_string())],
         );
+        render_sources(&mut out, &g.sources);
         out
+    }
+}
+
+/// One line per source of each source metric.
+fn render_sources(out: &mut String, sources: &[trailscope_sources::SourceView]) {
+    type Figure = fn(&trailscope_sources::SourceView) -> Option<String>;
+    let figures: [(&str, &str, &str, Figure); 9] = [
+        (
+            "trailscope_source_up",
+            "gauge",
+            "1 when the source's last poll succeeded.",
+            |v| Some(u8::from(v.status.health == "ok").to_string()),
+        ),
+        (
+            "trailscope_source_polls_total",
+            "counter",
+            "Polls of the source.",
+            |v| Some(v.status.totals.polls.to_string()),
+        ),
+        (
+            "trailscope_source_poll_errors_total",
+            "counter",
+            "Polls that failed.",
+            |v| Some(v.status.totals.errors.to_string()),
+        ),
+        (
+            "trailscope_source_objects_total",
+            "counter",
+            "Objects ingested from the source.",
+            |v| Some(v.status.totals.objects.to_string()),
+        ),
+        (
+            "trailscope_source_events_total",
+            "counter",
+            "Events ingested from the source.",
+            |v| Some(v.status.totals.events.to_string()),
+        ),
+        (
+            "trailscope_source_bytes_total",
+            "counter",
+            "Compressed bytes ingested from the source.",
+            |v| Some(v.status.totals.bytes.to_string()),
+        ),
+        (
+            "trailscope_source_failing_objects",
+            "gauge",
+            "Objects that could not be read, being retried.",
+            |v| Some(v.status.failing_objects.to_string()),
+        ),
+        (
+            "trailscope_source_quarantined_objects",
+            "gauge",
+            "Objects given up on until a retry is asked for.",
+            |v| Some(v.status.quarantined_objects.to_string()),
+        ),
+        (
+            "trailscope_source_lag_seconds",
+            "gauge",
+            "How long the newest committed object waited in S3 before its commit.",
+            |v| v.status.lag_seconds.map(|l| l.to_string()),
+        ),
+    ];
+    if sources.is_empty() {
+        return;
+    }
+    for (name, kind, help, figure) in figures {
+        let lines = sources
+            .iter()
+            .filter_map(|v| figure(v).map(|x| (format!("{{source=\"{}\"}}", v.name), x)))
+            .collect();
+        metric(out, name, kind, help, lines);
     }
 }

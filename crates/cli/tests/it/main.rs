@@ -10,6 +10,7 @@ mod geoip;
 mod lookup;
 mod s3;
 mod serve;
+mod sources;
 mod ui;
 
 use std::path::{Path, PathBuf};

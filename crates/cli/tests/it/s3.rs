@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::{bin, fixtures, repo, text};
 
-struct Moto {
+pub(crate) struct Moto {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Drop for Moto {
@@ -22,14 +22,14 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
 }
 
-fn start_moto(log: &Path) -> Moto {
+pub(crate) fn start_moto(log: &Path) -> Moto {
     let port = free_port();
     // `python3 -m`, not the `moto_server` script: a fresh pyenv has no shim for new scripts
     // until it rehashes.
@@ -52,12 +52,12 @@ fn start_moto(log: &Path) -> Moto {
     Moto { child, endpoint }
 }
 
-struct User {
-    id: String,
-    secret: String,
+pub(crate) struct User {
+    pub(crate) id: String,
+    pub(crate) secret: String,
 }
 
-fn setup(moto: &Moto, bucket: &str) -> (Vec<String>, std::collections::HashMap<String, User>) {
+pub(crate) fn setup(moto: &Moto, bucket: &str) -> (Vec<String>, std::collections::HashMap<String, User>) {
     let out = Command::new("python3")
         .arg(repo().join("tests/python/s3_setup.py"))
         .args([&moto.endpoint, bucket])
@@ -269,5 +269,5 @@ fn a_backfill_from_s3_ingests_each_object_once() {
         t.contains("cannot read s3://trail/AWSLogs/") && t.contains("s3:GetObject"),
         "{t}"
     );
-    assert!(t.contains("nothing of it was committed"), "{t}");
+    assert!(t.contains("nothing of them was committed"), "{t}");
 }

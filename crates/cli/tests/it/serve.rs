@@ -79,7 +79,7 @@ fn listening_addr(child: &mut Child) -> Result<SocketAddr, String> {
 pub(crate) struct Response {
     pub(crate) status: u16,
     head: String,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Response {
