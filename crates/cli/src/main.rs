@@ -207,11 +207,21 @@ pub struct DemoArgs {
     pub serve: ServeArgs,
 }
 
+/// The user's log filter, less delta-rs's warning for every commit another writer won: trailscope
+/// handles those races itself (see `Lake::commit`).
+fn log_filter(user: &str) -> String {
+    if user.contains("deltalake") {
+        user.to_string()
+    } else {
+        format!("{user},deltalake_core::kernel::transaction=error")
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(log_filter(&cli.log)).unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .with_ansi(!no_color)
         .with_target(false)

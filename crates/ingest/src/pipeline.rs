@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, warn};
 use trailscope_cloudtrail::{Buffers, EventBatchBuilder, Limits, ObjectParser, ObjectSummary};
 use trailscope_enrich::Enricher;
-use trailscope_lake::Lake;
+use trailscope_lake::{Commit, Lake};
 
 use crate::discover::{Candidate, Discovery, discover};
 use crate::error::IngestError;
@@ -105,6 +105,21 @@ impl IngestReport {
         self.files_quarantined > 0 || self.records_quarantined > 0
     }
 
+    /// Adds a commit group's figures to the run's.
+    fn absorb(&mut self, part: IngestReport) {
+        self.files_ingested += part.files_ingested;
+        self.files_already_ingested += part.files_already_ingested;
+        self.files_duplicate += part.files_duplicate;
+        self.files_quarantined += part.files_quarantined;
+        self.events_ingested += part.events_ingested;
+        self.records_quarantined += part.records_quarantined;
+        self.digest_records += part.digest_records;
+        self.compressed_bytes += part.compressed_bytes;
+        self.json_bytes += part.json_bytes;
+        self.commits += part.commits;
+        self.fetch_failures.extend(part.fetch_failures);
+    }
+
     /// Whether `object` (as reports name it) could not be fetched in this run.
     pub fn fetch_failed(&self, object: &std::path::Path) -> bool {
         self.fetch_failures.iter().any(|f| f.object == object)
@@ -193,14 +208,36 @@ impl Ingestor<'_> {
             .first()
             .map(|g| self.start_group(g, &done, &claimed))
             .transpose()?;
-        for i in 0..groups.len() {
+        for (i, group) in groups.iter().enumerate() {
             let Some(running) = next.take() else { break };
-            let drained = self.drain(running, &mut report).await?;
+            let mut part = IngestReport::default();
+            let mut drained = self.drain(running, &mut part).await?;
             next = groups
                 .get(i + 1)
                 .map(|g| self.start_group(g, &done, &claimed))
                 .transpose()?;
-            self.commit_group(drained, &done, &mut report).await?;
+            loop {
+                let ours = drained.objects.clone();
+                let Some(overlap) = self.commit_group(drained, &done, &mut part).await? else {
+                    break;
+                };
+                // Another writer committed some of these objects first: the group is redone
+                // without them (its files are left unreferenced, for vacuum).
+                warn!(
+                    objects = overlap.len(),
+                    "another writer committed some of these objects first; redoing the group without them"
+                );
+                if let (Ok(mut d), Ok(mut c)) = (done.lock(), claimed.lock()) {
+                    for o in &ours {
+                        c.remove(o);
+                    }
+                    d.extend(overlap);
+                }
+                part = IngestReport::default();
+                let running = self.start_group(group, &done, &claimed)?;
+                drained = self.drain(running, &mut part).await?;
+            }
+            report.absorb(part);
         }
         report.table_version = self.lake.version();
         report.seconds = started.elapsed().as_secs_f64();
@@ -278,13 +315,14 @@ impl Ingestor<'_> {
         })
     }
 
-    /// Makes a drained group visible: quarantine entries, then one Delta commit.
+    /// Makes a drained group visible: quarantine entries, then one Delta commit. Returns the
+    /// objects another writer committed first, when that stopped the commit.
     async fn commit_group(
         &mut self,
         group: Drained,
         done: &Arc<Mutex<HashSet<String>>>,
         report: &mut IngestReport,
-    ) -> Result<(), IngestError> {
+    ) -> Result<Option<Vec<String>>, IngestError> {
         // Quarantine first: if we die between the two, the object is redone and the duplicate
         // quarantine lines are dropped on read; the other order could lose them.
         self.quarantine.append(&group.entries)?;
@@ -295,14 +333,18 @@ impl Ingestor<'_> {
         );
         let rows: u64 = group.staged.iter().map(trailscope_lake::Staged::rows).sum();
         metadata.insert("trailscope.rows".to_string(), serde_json::Value::from(rows));
-        if let Some(version) = self.lake.commit(group.staged, metadata).await? {
-            report.commits += 1;
-            debug!(version, objects = group.objects.len(), "committed");
+        match self.lake.commit(group.staged, metadata, &group.objects).await? {
+            Commit::Overlap(overlap) => return Ok(Some(overlap)),
+            Commit::Committed(version) => {
+                report.commits += 1;
+                debug!(version, objects = group.objects.len(), "committed");
+            }
+            Commit::Empty => {}
         }
         if let Ok(mut set) = done.lock() {
             set.extend(group.objects);
         }
-        Ok(())
+        Ok(None)
     }
 
     fn account(

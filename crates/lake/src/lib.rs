@@ -60,6 +60,31 @@ pub const OPTIMIZE_FILE_BYTES: u64 = 256 << 20;
 /// filters users write most (time, service, action, caller, account, error).
 const STATS_COLUMNS: &str = "eventtime,eventsource,eventname,awsregion,sourceipaddress,errorcode,eventid,eventtype,readonly,recipientaccountid,useridentity.arn,useridentity.type,useridentity.accountid,sourceobjectid";
 
+/// What became of [`Lake::commit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commit {
+    /// Nothing was staged.
+    Empty,
+    Committed(u64),
+    /// Another writer committed these objects first; nothing was committed.
+    Overlap(Vec<String>),
+}
+
+/// The commit-info key listing the object ids a commit holds.
+pub const OBJECT_IDS: &str = "trailscope.object_ids";
+
+/// Whether a commit failed only because another writer took the version first.
+fn lost_race(e: &DeltaTableError) -> bool {
+    use deltalake::kernel::transaction::TransactionError;
+    matches!(
+        e,
+        DeltaTableError::VersionAlreadyExists(_)
+            | DeltaTableError::Transaction {
+                source: TransactionError::MaxCommitAttempts(_) | TransactionError::VersionAlreadyExists(_)
+            }
+    )
+}
+
 pub struct Lake {
     table: DeltaTable,
     location: String,
@@ -207,32 +232,101 @@ impl Lake {
         Ok(BatchWriter { inner, rows: 0 })
     }
 
-    /// Commits files staged by one or more writers as one table version, with `metadata` in
-    /// the commit info. Returns the new version; nothing staged commits nothing.
+    /// Commits files staged by one or more writers as one table version, holding the rows of
+    /// `objects` (their ids go into the commit info, with `metadata`).
+    ///
+    /// Another writer may commit meanwhile (a second process on the same queue). The commit is
+    /// then not blindly retried: the winners' objects are read first, and if one of ours is
+    /// among them nothing is committed and [`Commit::Overlap`] says which — the caller redoes
+    /// the group without them. Because every attempt is made against the version just checked
+    /// (no retry inside delta-rs), no two commits can hold the same object.
     pub async fn commit(
         &mut self,
         staged: Vec<Staged>,
-        metadata: HashMap<String, serde_json::Value>,
-    ) -> Result<Option<u64>, LakeError> {
+        mut metadata: HashMap<String, serde_json::Value>,
+        objects: &[String],
+    ) -> Result<Commit, LakeError> {
         let actions: Vec<Action> = staged.into_iter().flat_map(|s| s.adds).map(Action::Add).collect();
         if actions.is_empty() {
-            return Ok(None);
+            return Ok(Commit::Empty);
         }
-        let snapshot = self.table.snapshot().map_err(LakeError::Commit)?;
-        let partition_by = Some(vec![schema::EVENT_DATE.to_string()]);
-        let operation = DeltaOperation::Write {
-            mode: SaveMode::Append,
-            partition_by,
-            predicate: None,
-        };
-        let finalized = CommitBuilder::from(CommitProperties::default().with_metadata(metadata))
-            .with_actions(actions)
+        metadata.insert(OBJECT_IDS.to_string(), serde_json::Value::from(objects.to_vec()));
+        loop {
+            let snapshot = self.table.snapshot().map_err(LakeError::Commit)?;
+            let base = snapshot.version();
+            let operation = DeltaOperation::Write {
+                mode: SaveMode::Append,
+                partition_by: Some(vec![schema::EVENT_DATE.to_string()]),
+                predicate: None,
+            };
+            let attempt = CommitBuilder::from(
+                CommitProperties::default()
+                    .with_metadata(metadata.clone())
+                    .with_max_retries(0),
+            )
+            .with_actions(actions.clone())
             .build(Some(snapshot), self.table.log_store(), operation)
-            .await
-            .map_err(LakeError::Commit)?;
-        let version = finalized.version();
-        self.table.update_state().await.map_err(LakeError::Commit)?;
-        Ok(Some(version))
+            .await;
+            match attempt {
+                Ok(finalized) => {
+                    let version = finalized.version();
+                    self.table.update_state().await.map_err(LakeError::Commit)?;
+                    return Ok(Commit::Committed(version));
+                }
+                Err(e) if lost_race(&e) => {
+                    self.table.update_state().await.map_err(LakeError::Read)?;
+                    let latest = self.table.version().unwrap_or_default();
+                    let theirs = self.objects_committed_after(base, latest).await?;
+                    let overlap: Vec<String> = objects.iter().filter(|o| theirs.contains(*o)).cloned().collect();
+                    if !overlap.is_empty() {
+                        return Ok(Commit::Overlap(overlap));
+                    }
+                    tracing::debug!(base, latest, "another writer committed first; committing after it");
+                }
+                Err(e) => return Err(LakeError::Commit(e)),
+            }
+        }
+    }
+
+    /// The objects committed by versions `after + 1 ..= latest`, from their commit infos. A
+    /// write that does not list its objects (another tool, an older trailscope) makes this read
+    /// the whole ledger instead.
+    async fn objects_committed_after(
+        &self,
+        after: u64,
+        latest: u64,
+    ) -> Result<std::collections::HashSet<String>, LakeError> {
+        let mut out = std::collections::HashSet::new();
+        for version in after + 1..=latest {
+            let entry = self
+                .table
+                .log_store()
+                .read_commit_entry(version)
+                .await
+                .map_err(LakeError::Read)?;
+            let Some(bytes) = entry else { continue };
+            let (mut listed, mut adds, mut removes) = (false, false, false);
+            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let Ok(action) = serde_json::from_slice::<serde_json::Value>(line) else {
+                    continue;
+                };
+                adds |= action.get("add").is_some();
+                removes |= action.get("remove").is_some();
+                if let Some(ids) = action
+                    .get("commitInfo")
+                    .and_then(|c| c.get(OBJECT_IDS))
+                    .and_then(|v| v.as_array())
+                {
+                    listed = true;
+                    out.extend(ids.iter().filter_map(|v| v.as_str().map(str::to_string)));
+                }
+            }
+            // A compaction (adds and removes) moves rows already in the ledger.
+            if adds && !listed && !removes {
+                return self.committed_objects().await;
+            }
+        }
+        Ok(out)
     }
 
     /// Re-reads the table's log (after another process committed).
