@@ -35,7 +35,10 @@ policies = {
     "reader": (["s3:ListBucket", "s3:GetObject"], this_bucket),
     "lister": (["s3:ListBucket"], this_bucket),
     "getter": (["s3:GetObject"], this_bucket),
-    "admin": (["s3:*"], ["*"]),
+    "admin": (["s3:*", "sqs:*"], ["*"]),
+    # What an SQS-mode source needs: read the bucket, take messages off the queue. (AWS grants the
+    # batch calls with the single actions; moto checks them under their own names, so both.)
+    "consumer": (["s3:ListBucket", "s3:GetObject", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessageBatch", "sqs:ChangeMessageVisibilityBatch"], ["*"]),
 }
 users = {}
 for name, (actions, resources) in policies.items():

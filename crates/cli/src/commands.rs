@@ -289,7 +289,7 @@ async fn discover_inputs(inputs: &[PathBuf], s3: &trailscope_s3::Connection) -> 
     };
     for input in remote {
         let url = trailscope_s3::S3Url::parse(&input.to_string_lossy())?;
-        let store: Arc<dyn object_store::ObjectStore> = Arc::new(s3.store(&url.bucket)?);
+        let store: Arc<dyn object_store::ObjectStore> = Arc::new(s3.store(&url.bucket).await?);
         let listing = trailscope_s3::list(store.as_ref(), &url).await.map_err(|e| {
             let failure = trailscope_s3::classify(&e);
             anyhow::anyhow!(

@@ -30,7 +30,7 @@ pub async fn check(args: &S3CheckArgs) -> Result<ExitCode> {
         retry_timeout: Some(Duration::from_secs(20)),
         ..Default::default()
     };
-    let store = connection.store(&url.bucket)?;
+    let store = connection.store(&url.bucket).await?;
     let report = trailscope_s3::check(&store, &url).await;
     print!("{}", report.render());
     Ok(if report.ok() {

@@ -36,6 +36,9 @@ pub enum SourcesAction {
         #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
         commit_bytes: u64,
     },
+    /// Poll the sources continuously, as `serve` does, without serving (a worker: several may
+    /// consume one SQS queue into one table). Stops on Ctrl-C.
+    Run,
     /// Read objects a source gave up on again, on its next poll (by `serve` or `sources poll`).
     Retry {
         name: String,
@@ -71,10 +74,10 @@ pub async fn runner(cli: &Cli) -> Result<Option<trailscope_sources::Runner>> {
         return Ok(None);
     }
     let dir = sources_dir(&cli.data_dir);
-    let pollers = sources
-        .into_iter()
-        .map(|s| Poller::new(s, &dir))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut pollers = Vec::new();
+    for s in sources {
+        pollers.push(Poller::new(s, &dir).await?);
+    }
     let sink = Sink {
         lake: open_lake(&cli.data_dir).await?,
         enricher: enricher(cli)?,
@@ -90,6 +93,17 @@ pub async fn run(cli: &Cli, args: &SourcesArgs) -> Result<ExitCode> {
         Some(SourcesAction::List { format }) => list(cli, *format),
         Some(SourcesAction::Poll { names, commit_bytes }) => poll(cli, names, *commit_bytes).await,
         Some(SourcesAction::Retry { name, key }) => retry(cli, name, key.as_deref()),
+        Some(SourcesAction::Run) => {
+            let Some(runner) = runner(cli).await? else {
+                anyhow::bail!("no sources configured: add [[sources]] to trailscope.toml (see docs/s3.md)");
+            };
+            eprintln!("polling {} sources; Ctrl-C stops", runner.registry().views().len());
+            tokio::select! {
+                () = runner.run() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -168,7 +182,7 @@ async fn poll(cli: &Cli, names: &[String], commit_bytes: u64) -> Result<ExitCode
         .filter(|s| names.is_empty() || names.contains(&s.name))
     {
         let name = source.name.clone();
-        let mut poller = Poller::new(source, &dir)?;
+        let mut poller = Poller::new(source, &dir).await?;
         let mut ingestor = Ingestor {
             lake: &mut lake,
             enricher: enricher.clone(),

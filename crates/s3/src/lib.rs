@@ -5,9 +5,11 @@
 
 mod check;
 mod classify;
+mod credentials;
 
 pub use check::{Check, Step, check, explain};
 pub use classify::{Failure, classify};
+pub use credentials::SdkChain;
 
 use std::time::Duration;
 
@@ -90,8 +92,10 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// A client for `bucket`.
-    pub fn store(&self, bucket: &str) -> Result<AmazonS3, S3Error> {
+    /// A client for `bucket`. Without an explicit key, credentials come from the AWS SDK's
+    /// default chain, and a region not given here or in the environment from the shared
+    /// config's profile.
+    pub async fn store(&self, bucket: &str) -> Result<AmazonS3, S3Error> {
         let endpoint = self.endpoint.clone().or_else(endpoint_from_env);
         // Client options are replaced as a whole, so plain HTTP (a local S3 server) is allowed
         // here rather than with `with_allow_http`, which lives in the same options.
@@ -103,20 +107,20 @@ impl Connection {
         let mut b = AmazonS3Builder::from_env()
             .with_client_options(options)
             .with_bucket_name(bucket);
-        if let Some(r) = &self.region {
+        if let Some(r) = self.resolve_region().await {
             b = b.with_region(r);
         }
         if let Some(e) = &endpoint {
             b = b.with_endpoint(e);
         }
-        if let Some(k) = &self.access_key_id {
-            b = b.with_access_key_id(k);
-        }
-        if let Some(s) = &self.secret_access_key {
-            b = b.with_secret_access_key(s);
-        }
-        if let Some(t) = &self.session_token {
-            b = b.with_token(t);
+        match (&self.access_key_id, &self.secret_access_key) {
+            (Some(k), Some(s)) => {
+                b = b.with_access_key_id(k).with_secret_access_key(s);
+                if let Some(t) = &self.session_token {
+                    b = b.with_token(t);
+                }
+            }
+            _ => b = b.with_credentials(std::sync::Arc::new(SdkChain::new())),
         }
         let retry = RetryConfig {
             backoff: BackoffConfig::default(),
@@ -124,6 +128,49 @@ impl Connection {
             retry_timeout: self.retry_timeout.unwrap_or(Duration::from_secs(180)),
         };
         b.with_retry(retry).build().map_err(S3Error::Client)
+    }
+
+    /// The region: given here, else `AWS_REGION`/`AWS_DEFAULT_REGION`, else the profile's
+    /// (`AWS_PROFILE` in `~/.aws/config`); `None` leaves object_store's default (us-east-1).
+    pub async fn resolve_region(&self) -> Option<String> {
+        if let Some(r) = &self.region {
+            return Some(r.clone());
+        }
+        if let Some(r) = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        {
+            return Some(r);
+        }
+        use aws_config::meta::region::ProvideRegion;
+        aws_config::profile::ProfileFileRegionProvider::new()
+            .region()
+            .await
+            .map(|r| r.to_string())
+    }
+
+    /// The AWS SDK's configuration for other services (SQS): the same region and credentials,
+    /// and `endpoint` for that service (a local server) when given.
+    pub async fn sdk_config(&self, endpoint: Option<&str>) -> aws_config::SdkConfig {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = self.resolve_region().await {
+            loader = loader.region(aws_config::Region::new(r));
+        } else {
+            loader = loader.region(aws_config::Region::new("us-east-1"));
+        }
+        if let Some(e) = endpoint {
+            loader = loader.endpoint_url(e);
+        }
+        if let (Some(k), Some(s)) = (&self.access_key_id, &self.secret_access_key) {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                k,
+                s,
+                self.session_token.clone(),
+                None,
+                "trailscope configuration",
+            ));
+        }
+        loader.load().await
     }
 }
 

@@ -80,6 +80,7 @@ pub async fn check(Json(body): Json<CheckBody>) -> Result<Json<Value>, ApiError>
     };
     let store = connection
         .store(&url.bucket)
+        .await
         .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(Json(trailscope_s3::check(&store, &url).await.to_json()))
 }

@@ -56,6 +56,29 @@ pub struct SourceConfig {
     pub max_attempts: Option<u32>,
     /// Objects fetched at once (default 16).
     pub fetch_concurrency: Option<usize>,
+    /// SQS mode: the queue receiving the bucket's notifications (S3 events, directly or through
+    /// SNS, or CloudTrail's own). The source then reads what they name instead of listing.
+    pub sqs_queue_url: Option<String>,
+    /// The SQS endpoint (default: from the queue URL when it is not AWS's, else AWS's for the
+    /// region; `AWS_ENDPOINT_URL_SQS` also works).
+    pub sqs_endpoint_url: Option<String>,
+    /// Seconds a received message stays invisible to other consumers, extended while its
+    /// objects are read (default 300).
+    pub visibility_timeout_secs: Option<u32>,
+    /// Deliveries of a message that keeps failing before it is quarantined (default 5).
+    pub max_receives: Option<u32>,
+    /// Seconds a receive waits for a first message (long polling, 0–20, default 10).
+    pub wait_secs: Option<u32>,
+}
+
+/// SQS mode's settings, validated.
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub url: String,
+    pub endpoint: Option<String>,
+    pub visibility: Duration,
+    pub wait: Duration,
+    pub max_receives: u32,
 }
 
 impl std::fmt::Debug for SourceConfig {
@@ -79,6 +102,7 @@ pub struct Source {
     pub revisit_days: u32,
     pub max_attempts: u32,
     pub fetch_concurrency: usize,
+    pub queue: Option<QueueSettings>,
 }
 
 /// What the API and `trailscope sources` show of a source's settings: no secret, and only the
@@ -94,6 +118,8 @@ pub struct PublicSettings {
     pub since: Option<String>,
     pub revisit_days: u32,
     pub max_attempts: u32,
+    /// SQS mode's queue.
+    pub sqs_queue_url: Option<String>,
 }
 
 /// `AKIAIOSFODNN7EXAMPLE` → `…MPLE`.
@@ -123,7 +149,11 @@ impl SourceConfig {
                 "give both access_key_id and secret_access_key, or neither (to use the standard AWS chain)".into(),
             ));
         }
-        let interval = self.poll_interval_secs.unwrap_or(60.0);
+        let queue = self.queue(&invalid)?;
+        // A receive waits for messages itself, so an SQS source polls again at once.
+        let interval = self
+            .poll_interval_secs
+            .unwrap_or(if queue.is_some() { 0.2 } else { 60.0 });
         let interval = Duration::try_from_secs_f64(interval)
             .ok()
             .filter(|d| *d >= Duration::from_millis(100))
@@ -152,7 +182,51 @@ impl SourceConfig {
             revisit_days: self.revisit_days.unwrap_or(2).max(1),
             max_attempts: self.max_attempts.unwrap_or(5).max(1),
             fetch_concurrency: self.fetch_concurrency.unwrap_or(16).max(1),
+            queue,
         })
+    }
+
+    fn queue(&self, invalid: &dyn Fn(String) -> SourceError) -> Result<Option<QueueSettings>, SourceError> {
+        let Some(url) = &self.sqs_queue_url else {
+            for (set, name) in [
+                (self.sqs_endpoint_url.is_some(), "sqs_endpoint_url"),
+                (self.visibility_timeout_secs.is_some(), "visibility_timeout_secs"),
+                (self.max_receives.is_some(), "max_receives"),
+                (self.wait_secs.is_some(), "wait_secs"),
+            ] {
+                if set {
+                    return Err(invalid(format!("{name} is for SQS mode: set sqs_queue_url too")));
+                }
+            }
+            return Ok(None);
+        };
+        let Some((scheme, rest)) = url.split_once("://") else {
+            return Err(invalid(format!(
+                "sqs_queue_url = \"{url}\": write the queue's URL, e.g. https://sqs.eu-west-1.amazonaws.com/011173820421/cloudtrail"
+            )));
+        };
+        let host = rest.split('/').next().unwrap_or_default();
+        let endpoint = self.sqs_endpoint_url.clone().or_else(|| {
+            (!host.ends_with(".amazonaws.com") && !host.ends_with(".amazonaws.com.cn"))
+                .then(|| format!("{scheme}://{host}"))
+        });
+        let visibility = self.visibility_timeout_secs.unwrap_or(300);
+        if !(2..=43_200).contains(&visibility) {
+            return Err(invalid(format!(
+                "visibility_timeout_secs = {visibility}: SQS takes 2 to 43200 here"
+            )));
+        }
+        let wait = self.wait_secs.unwrap_or(10);
+        if wait > 20 {
+            return Err(invalid(format!("wait_secs = {wait}: SQS waits at most 20 seconds")));
+        }
+        Ok(Some(QueueSettings {
+            url: url.clone(),
+            endpoint,
+            visibility: Duration::from_secs(visibility.into()),
+            wait: Duration::from_secs(wait.into()),
+            max_receives: self.max_receives.unwrap_or(5).max(1),
+        }))
     }
 }
 
@@ -173,6 +247,7 @@ impl Source {
             since: self.since.map(|d| d.to_string()),
             revisit_days: self.revisit_days,
             max_attempts: self.max_attempts,
+            sqs_queue_url: self.queue.as_ref().map(|q| q.url.clone()),
         }
     }
 }
@@ -195,6 +270,11 @@ mod tests {
             revisit_days: None,
             max_attempts: None,
             fetch_concurrency: None,
+            sqs_queue_url: None,
+            sqs_endpoint_url: None,
+            visibility_timeout_secs: None,
+            max_receives: None,
+            wait_secs: None,
         }
     }
 

@@ -4,13 +4,16 @@
 //! - [`config`]: a source as configured (`[[sources]]` in trailscope.toml), secrets kept secret;
 //! - [`layout`]: CloudTrail's key layout, which lets a poll resume with S3's `StartAfter`;
 //! - [`state`]: what each poll leaves for the next, per object (never a time watermark);
-//! - [`poll`]: one poll of one source;
+//! - [`poll`]: one poll of one source: a listing, or (SQS mode) the queue's messages;
+//! - [`notification`], [`sqs`]: what the messages say, and the queue's handling;
 //! - [`runner`]: a server's sources polled in turn, their status shared with the API.
 
 pub mod config;
 pub mod layout;
+pub mod notification;
 pub mod poll;
 pub mod runner;
+pub mod sqs;
 pub mod state;
 
 pub use config::{Secret, Source, SourceConfig};
@@ -40,6 +43,8 @@ pub enum SourceError {
     Client(#[from] trailscope_s3::S3Error),
     #[error("cannot list {url}: {reason}")]
     List { url: String, reason: String },
+    #[error("the queue {url}: {reason}")]
+    Queue { url: String, reason: String },
     #[error(transparent)]
     Ingest(#[from] trailscope_ingest::IngestError),
 }

@@ -53,6 +53,8 @@ pub struct PollOutcome {
 pub struct Poller {
     pub source: Source,
     store: Arc<AmazonS3>,
+    /// SQS mode: the queue the bucket's notifications arrive on.
+    sqs: Option<Arc<crate::sqs::Queue>>,
     dir: PathBuf,
     state: SourceState,
     streams: Vec<Stream>,
@@ -77,12 +79,17 @@ fn unchanged(mark: Option<&Mark>, meta: &ObjectMeta) -> bool {
 
 impl Poller {
     /// A poller for `source`, its state kept in `dir` (`<data-dir>/_trailscope/sources`).
-    pub fn new(source: Source, dir: &Path) -> Result<Self, SourceError> {
-        let store = Arc::new(source.connection.store(&source.url.bucket)?);
+    pub async fn new(source: Source, dir: &Path) -> Result<Self, SourceError> {
+        let store = Arc::new(source.connection.store(&source.url.bucket).await?);
         let state = SourceState::load(&state_path(dir, &source.name))?;
+        let sqs = match &source.queue {
+            Some(q) => Some(Arc::new(crate::sqs::Queue::connect(q, &source.connection).await)),
+            None => None,
+        };
         Ok(Self {
             source,
             store,
+            sqs,
             dir: dir.to_path_buf(),
             state,
             streams: Vec::new(),
@@ -150,42 +157,17 @@ impl Poller {
     ) -> Result<PollOutcome, SourceError> {
         // Another writer (a second process, `trailscope ingest`) may have committed meanwhile.
         ingestor.lake.refresh().await?;
-        let polls = self.state.status.totals.polls;
-        if self.streams.is_empty() || self.discovered_at.is_none_or(|at| polls >= at + REDISCOVER_EVERY) {
-            self.streams = self.discover().await?;
-            self.discovered_at = Some(polls);
-            info!(source = %self.source.name, folders = self.streams.len(), "found the folders to poll");
-        }
-        let today = now.date_naive();
-        let first_day = today - chrono::Days::new(u64::from(self.source.revisit_days - 1));
-        let first_day = self.source.since.map_or(first_day, |s| first_day.max(s));
-
-        let mut pending: BTreeMap<String, ObjectMeta> = BTreeMap::new();
-        let mut new_after = Vec::new();
-        for stream in self.streams.clone() {
-            let listed = self.list_stream(&stream, first_day, today).await?;
-            if stream.ordered
-                && let Some(last) = listed.new.last()
-            {
-                new_after.push((stream.prefix.clone(), last.location.to_string()));
-            }
-            let st = self.state.streams.get(&stream.prefix);
-            for meta in listed.new.into_iter().chain(listed.revisited) {
-                let key = meta.location.to_string();
-                if unchanged(st.and_then(|s| s.seen.get(&key)), &meta) {
-                    continue;
-                }
-                if let Some(q) = self.state.quarantined.get(&key) {
-                    if q.size == meta.size && q.etag == meta.e_tag {
-                        continue;
-                    }
-                    // Replaced since it was given up on: a new object.
-                    self.state.quarantined.remove(&key);
-                }
-                pending.insert(key, meta);
-            }
-        }
         let mut outcome = PollOutcome::default();
+        let (mut pending, listing, mut batch) = match self.sqs.clone() {
+            Some(queue) => {
+                let (pending, batch) = self.receive(&queue).await?;
+                (pending, None, Some(batch))
+            }
+            None => {
+                let (pending, listing) = self.list_new(now).await?;
+                (pending, Some(listing), None)
+            }
+        };
         for key in self.state.failing.keys().cloned().collect::<Vec<_>>() {
             if pending.contains_key(&key) {
                 continue;
@@ -208,60 +190,69 @@ impl Poller {
             }
         }
         outcome.pending = pending.len();
-        if !pending.is_empty() {
-            let base = format!("s3://{}", self.source.url.bucket);
-            let mut discovery = Discovery::default();
-            let store: Arc<dyn ObjectStore> = Arc::clone(&self.store) as Arc<dyn ObjectStore>;
-            discovery.add_listing(&store, &base, pending.values().cloned().collect());
-            ingestor.config.fetch_concurrency = self.source.fetch_concurrency;
-            let report = ingestor.ingest(discovery).await?;
-            let committed = Utc::now();
-            let mut newest: Option<&ObjectMeta> = None;
-            for (key, meta) in &pending {
-                let path = PathBuf::from(format!("{base}/{key}"));
-                if let Some(f) = report.fetch_failures.iter().find(|f| f.object == path) {
-                    let error = Arc::clone(&f.error);
-                    if self.failed(key, Some(meta), &error, now, ingestor)? {
-                        outcome.quarantined.push(key.clone());
-                    } else {
-                        outcome.failed.push(key.clone());
-                    }
+        let unread = self.ingest_pending(&pending, now, ingestor, &mut outcome).await?;
+        if let Some(listing) = listing {
+            self.advance(listing);
+        }
+        if let Some(batch) = batch.take() {
+            self.settle(batch, &unread, now, ingestor, &mut outcome).await;
+        }
+        self.history.push_back((
+            Instant::now(),
+            outcome.report.files_ingested,
+            outcome.report.events_ingested,
+        ));
+        Ok(outcome)
+    }
+
+    /// Listing mode: what is new under the region folders since the last poll.
+    async fn list_new(&mut self, now: DateTime<Utc>) -> Result<(BTreeMap<String, ObjectMeta>, Listing), SourceError> {
+        let polls = self.state.status.totals.polls;
+        if self.streams.is_empty() || self.discovered_at.is_none_or(|at| polls >= at + REDISCOVER_EVERY) {
+            self.streams = self.discover().await?;
+            self.discovered_at = Some(polls);
+            info!(source = %self.source.name, folders = self.streams.len(), "found the folders to poll");
+        }
+        let today = now.date_naive();
+        let first_day = today - chrono::Days::new(u64::from(self.source.revisit_days - 1));
+        let first_day = self.source.since.map_or(first_day, |s| first_day.max(s));
+        let mut pending: BTreeMap<String, ObjectMeta> = BTreeMap::new();
+        let mut after = Vec::new();
+        for stream in self.streams.clone() {
+            let listed = self.list_stream(&stream, first_day, today).await?;
+            if stream.ordered
+                && let Some(last) = listed.new.last()
+            {
+                after.push((stream.prefix.clone(), last.location.to_string()));
+            }
+            for meta in listed.new.into_iter().chain(listed.revisited) {
+                let key = meta.location.to_string();
+                let seen = self.state.streams.get(&stream.prefix).and_then(|s| s.seen.get(&key));
+                if unchanged(seen, &meta) || self.still_quarantined(&key, &meta) {
                     continue;
                 }
-                self.state.failing.remove(key);
-                let mark = Mark {
-                    size: meta.size,
-                    etag: meta.e_tag.clone(),
-                };
-                if let Some(stream) = self.stream_of(key).cloned() {
-                    self.state
-                        .streams
-                        .entry(stream.prefix.clone())
-                        .or_insert_with(|| StreamState {
-                            ordered: stream.ordered,
-                            ..StreamState::default()
-                        })
-                        .seen
-                        .insert(key.clone(), mark);
-                }
-                if newest.is_none_or(|n| meta.last_modified > n.last_modified) {
-                    newest = Some(meta);
-                }
+                pending.insert(key, meta);
             }
-            let s = &mut self.state.status;
-            if report.files_ingested > 0
-                && let Some(n) = newest
-            {
-                s.last_object = Some(format!("{base}/{}", n.location));
-                s.last_commit = Some(now_text(committed));
-                s.lag_seconds = Some((committed - n.last_modified).num_milliseconds().max(0) as f64 / 1000.0);
-            }
-            s.totals.objects += report.files_ingested;
-            s.totals.events += report.events_ingested;
-            s.totals.bytes += report.compressed_bytes;
-            outcome.report = report;
         }
-        for (prefix, after) in new_after {
+        Ok((pending, Listing { after, first_day }))
+    }
+
+    /// Whether `key` was given up on and has not changed since (a replaced object is new).
+    fn still_quarantined(&mut self, key: &str, meta: &ObjectMeta) -> bool {
+        let Some(q) = self.state.quarantined.get(key) else {
+            return false;
+        };
+        if q.size == meta.size && q.etag == meta.e_tag {
+            return true;
+        }
+        self.state.quarantined.remove(key);
+        false
+    }
+
+    /// Listing mode, after the ingest: the next listings start after the keys handled now, and
+    /// marks of days no longer revisited are dropped.
+    fn advance(&mut self, listing: Listing) {
+        for (prefix, after) in listing.after {
             let st = self.state.streams.entry(prefix).or_insert_with(|| StreamState {
                 ordered: true,
                 ..StreamState::default()
@@ -270,17 +261,244 @@ impl Poller {
                 st.after = Some(after);
             }
         }
-        // Older days are not listed again, so their marks are no longer needed.
         for st in self.state.streams.values_mut().filter(|s| s.ordered) {
             st.seen
-                .retain(|key, _| layout::key_day(key).is_none_or(|d| d >= first_day));
+                .retain(|key, _| layout::key_day(key).is_none_or(|d| d >= listing.first_day));
         }
-        self.history.push_back((
-            Instant::now(),
-            outcome.report.files_ingested,
-            outcome.report.events_ingested,
-        ));
-        Ok(outcome)
+    }
+
+    /// Ingests `pending` and records each object's fate: marked as seen, or failing (then
+    /// quarantined after `max_attempts`). Returns the keys that could not be read.
+    async fn ingest_pending(
+        &mut self,
+        pending: &BTreeMap<String, ObjectMeta>,
+        now: DateTime<Utc>,
+        ingestor: &mut Ingestor<'_>,
+        outcome: &mut PollOutcome,
+    ) -> Result<Vec<String>, SourceError> {
+        let mut unread = Vec::new();
+        if pending.is_empty() {
+            return Ok(unread);
+        }
+        let base = format!("s3://{}", self.source.url.bucket);
+        let mut discovery = Discovery::default();
+        let store: Arc<dyn ObjectStore> = Arc::clone(&self.store) as Arc<dyn ObjectStore>;
+        discovery.add_listing(&store, &base, pending.values().cloned().collect());
+        ingestor.config.fetch_concurrency = self.source.fetch_concurrency;
+        let report = ingestor.ingest(discovery).await?;
+        let committed = Utc::now();
+        let mut newest: Option<&ObjectMeta> = None;
+        for (key, meta) in pending {
+            let path = PathBuf::from(format!("{base}/{key}"));
+            if let Some(f) = report.fetch_failures.iter().find(|f| f.object == path) {
+                let error = Arc::clone(&f.error);
+                unread.push(key.clone());
+                if self.sqs.is_some() && !self.state.failing.contains_key(key) {
+                    // Its message is not deleted: SQS delivers it again (to any consumer), and
+                    // after `max_receives` it is quarantined (see `settle`).
+                    warn!(source = %self.source.name, key = %key, error = %error, "cannot read object; its message will be received again");
+                    outcome.failed.push(key.clone());
+                    continue;
+                }
+                if self.failed(key, Some(meta), &error, now, ingestor)? {
+                    outcome.quarantined.push(key.clone());
+                } else {
+                    outcome.failed.push(key.clone());
+                }
+                continue;
+            }
+            self.state.failing.remove(key);
+            if self.sqs.is_none()
+                && let Some(stream) = self.stream_of(key).cloned()
+            {
+                let mark = Mark {
+                    size: meta.size,
+                    etag: meta.e_tag.clone(),
+                };
+                self.state
+                    .streams
+                    .entry(stream.prefix.clone())
+                    .or_insert_with(|| StreamState {
+                        ordered: stream.ordered,
+                        ..StreamState::default()
+                    })
+                    .seen
+                    .insert(key.clone(), mark);
+            }
+            if newest.is_none_or(|n| meta.last_modified > n.last_modified) {
+                newest = Some(meta);
+            }
+        }
+        let s = &mut self.state.status;
+        if report.files_ingested > 0
+            && let Some(n) = newest
+        {
+            s.last_object = Some(format!("{base}/{}", n.location));
+            s.last_commit = Some(now_text(committed));
+            s.lag_seconds = Some((committed - n.last_modified).num_milliseconds().max(0) as f64 / 1000.0);
+        }
+        s.totals.objects += report.files_ingested;
+        s.totals.events += report.events_ingested;
+        s.totals.bytes += report.compressed_bytes;
+        outcome.report = report;
+        Ok(unread)
+    }
+
+    /// SQS mode: receives the waiting messages and finds the objects they name (of this
+    /// source's bucket and prefix), keeping the messages invisible to other consumers meanwhile.
+    async fn receive(
+        &mut self,
+        queue: &crate::sqs::Queue,
+    ) -> Result<(BTreeMap<String, ObjectMeta>, crate::sqs::Batch), SourceError> {
+        let mut batch = queue.receive(&self.source).await?;
+        let mut pending = BTreeMap::new();
+        let bucket = self.source.url.bucket.clone();
+        let prefix = self.source.url.prefix.clone();
+        for m in &mut batch.messages {
+            let crate::sqs::Verdict::Objects(refs) = &m.verdict else {
+                continue;
+            };
+            for r in refs.clone() {
+                if r.bucket != bucket || !r.key.starts_with(&prefix) {
+                    warn!(
+                        source = %self.source.name,
+                        object = %format!("s3://{}/{}", r.bucket, r.key),
+                        "a notification names an object outside this source's location; acknowledged without reading it"
+                    );
+                    continue;
+                }
+                let location = object_store::path::Path::from(r.key.as_str());
+                let meta = match r.size {
+                    Some(size) => ObjectMeta {
+                        location,
+                        last_modified: m.sent,
+                        size,
+                        e_tag: r.etag.clone(),
+                        version: None,
+                    },
+                    // CloudTrail's own notifications name keys only.
+                    None => match self.store.head(&location).await {
+                        Ok(meta) => ObjectMeta {
+                            last_modified: m.sent,
+                            ..meta
+                        },
+                        Err(object_store::Error::NotFound { .. }) => {
+                            warn!(source = %self.source.name, key = %r.key, "a notified object is gone from S3");
+                            continue;
+                        }
+                        Err(e) => {
+                            warn!(source = %self.source.name, key = %r.key, error = %e, "cannot look the notified object up; its message will be received again");
+                            m.unreadable = true;
+                            continue;
+                        }
+                    },
+                };
+                if self.still_quarantined(&r.key, &meta) {
+                    continue;
+                }
+                m.keys.push(r.key.clone());
+                pending.insert(r.key, meta);
+            }
+        }
+        Ok((pending, batch))
+    }
+
+    /// SQS mode, after the ingest: deletes each message whose objects are all committed (or
+    /// that names nothing to read); leaves the others to be received again, until a message
+    /// has been received `max_receives` times: then what it names is quarantined, and it is
+    /// deleted.
+    async fn settle(
+        &mut self,
+        batch: crate::sqs::Batch,
+        unread: &[String],
+        now: DateTime<Utc>,
+        ingestor: &Ingestor<'_>,
+        outcome: &mut PollOutcome,
+    ) {
+        let Some(queue) = self.sqs.clone() else { return };
+        let max = queue.max_receives;
+        let mut done = Vec::new();
+        let mut again = Vec::new();
+        let mut entries = Vec::new();
+        for m in &batch.messages {
+            let missing: Vec<&String> = m.keys.iter().filter(|k| unread.contains(k)).collect();
+            let trouble = match &m.verdict {
+                crate::sqs::Verdict::Ignore(reason) => {
+                    info!(source = %self.source.name, message = %m.id, reason = %reason, "acknowledged a notification with nothing to read");
+                    None
+                }
+                crate::sqs::Verdict::Bad(reason) => Some(format!("the message cannot be read: {reason}")),
+                crate::sqs::Verdict::Objects(_) if !missing.is_empty() || m.unreadable => {
+                    Some(format!("{} of its objects could not be read", missing.len().max(1)))
+                }
+                crate::sqs::Verdict::Objects(_) => None,
+            };
+            let Some(trouble) = trouble else {
+                done.push(m);
+                continue;
+            };
+            if m.receives < max {
+                warn!(source = %self.source.name, message = %m.id, receives = m.receives, reason = %trouble, "leaving the message to be received again");
+                again.push(m);
+                continue;
+            }
+            // Poison: given up on, with the reason, and retried on request.
+            let when = now_text(now);
+            if matches!(m.verdict, crate::sqs::Verdict::Bad(_)) || missing.is_empty() {
+                let excerpt: String = m.body.chars().take(500).collect();
+                entries.push(QuarantineEntry {
+                    v: trailscope_ingest::quarantine::FORMAT_VERSION,
+                    time: when.clone(),
+                    object: format!("{}#{}", queue.url, m.id),
+                    object_id: format!("sqs:{}", m.id),
+                    index: None,
+                    offset: None,
+                    reason: format!("{trouble}; received {} times; its body: {excerpt}", m.receives),
+                });
+            }
+            for key in missing {
+                let reason = self
+                    .state
+                    .failing
+                    .get(key)
+                    .map(|f| f.reason.clone())
+                    .unwrap_or_else(|| "it could not be read".into());
+                let object = format!("s3://{}/{key}", self.source.url.bucket);
+                entries.push(QuarantineEntry {
+                    v: trailscope_ingest::quarantine::FORMAT_VERSION,
+                    time: when.clone(),
+                    object_id: object.clone(),
+                    object,
+                    index: None,
+                    offset: None,
+                    reason: format!(
+                        "its notification was received {} times and it could not be read: {reason} (retry with: trailscope sources retry {})",
+                        m.receives, self.source.name
+                    ),
+                });
+                self.state.quarantined.insert(
+                    key.clone(),
+                    Failed {
+                        size: 0,
+                        etag: None,
+                        attempts: m.receives,
+                        first_failed: when.clone(),
+                        last_failed: when.clone(),
+                        reason,
+                    },
+                );
+                outcome.quarantined.push(key.clone());
+            }
+            done.push(m);
+        }
+        // Quarantine before deleting: a crash in between receives the message again, and a
+        // duplicate quarantine line is dropped on read.
+        if let Err(e) = ingestor.quarantine.append(&entries) {
+            warn!(source = %self.source.name, error = %e, "cannot write the quarantine list; the messages stay");
+            return;
+        }
+        queue.delete(&done).await;
+        queue.retry_soon(&again).await;
     }
 
     /// Records a failed read of `key`; after `max_attempts` polls the object is quarantined (and
@@ -456,4 +674,12 @@ impl Poller {
 struct Listed {
     new: Vec<ObjectMeta>,
     revisited: Vec<ObjectMeta>,
+}
+
+/// What a listing poll leaves for after its ingest.
+struct Listing {
+    /// Per ordered folder, its greatest key listed now.
+    after: Vec<(String, String)>,
+    /// The first day revisited.
+    first_day: NaiveDate,
 }

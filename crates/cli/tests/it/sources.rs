@@ -513,3 +513,181 @@ fn serve_polls_its_sources_and_shows_their_status() {
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!logged.contains(&w.reader.secret), "secrets stay out of the log");
 }
+
+/// A child process killed when the test ends, failed or not.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn python_as(user: &User, script: &str, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .arg(repo().join("tests/python").join(script))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", &user.id)
+        .env("AWS_SECRET_ACCESS_KEY", &user.secret)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).expect("stdin");
+    }
+    let out = child.wait_with_output().expect("python3");
+    assert!(out.status.success(), "{script}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn two_consumers_of_one_queue_commit_each_event_once_when_one_is_killed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let moto = start_moto(&tmp.path().join("moto.log"));
+    let (_, mut users) = setup(&moto, "trail");
+    let admin = users.remove("admin").expect("admin");
+    let consumer = users.remove("consumer").expect("consumer");
+    let e = moto.endpoint.as_str();
+
+    // Two objects uploaded before the bucket notifies: CloudTrail's own notification will name them.
+    let extra = tmp.path().join("extra");
+    std::fs::create_dir_all(&extra).expect("extra");
+    let named: Vec<(String, PathBuf)> = (0..2)
+        .map(|i| {
+            let key = format!("AWSLogs/111122223333/CloudTrail/us-west-2/2024/02/0{}/111122223333_CloudTrail_us-west-2_2024020{}T0000Z_ct{i}.json", i + 1, i + 1);
+            (key, events_file(&extra, 20 + i, 3))
+        })
+        .collect();
+    for (key, file) in &named {
+        python_as(&admin, "s3_put.py", &[e, "trail", key, &file.to_string_lossy()], "");
+    }
+    let queue = python_as(&admin, "sqs_setup.py", &[e, "trail", "trail-events"], "");
+
+    // Generated logs uploaded now: one S3 event each.
+    let synth = tmp.path().join("synth");
+    let out = bin()
+        .arg("--data-dir")
+        .arg(tmp.path().join("scratch"))
+        .args([
+            "demo",
+            "--no-ingest",
+            "--events",
+            "20000",
+            "--days",
+            "3",
+            "--seed",
+            "8",
+            "--out",
+        ])
+        .arg(&synth)
+        .output()
+        .expect("demo");
+    assert!(out.status.success(), "{}", text(&out));
+    python_as(&admin, "s3_upload_tree.py", &[e, "trail", &synth.to_string_lossy()], "");
+
+    // CloudTrail's notification through SNS, an S3 event delivered three times (S3 delivers at
+    // least once), and a message that is no notification at all.
+    let keys: Vec<&str> = named.iter().map(|(k, _)| k.as_str()).collect();
+    let cloudtrail = serde_json::json!({"s3Bucket": "trail", "s3ObjectKey": keys}).to_string();
+    let sns = serde_json::json!({"Type": "Notification", "Message": cloudtrail}).to_string();
+    let dup_file = walk(&synth).into_iter().min().expect("a generated file");
+    let dup_key = dup_file
+        .strip_prefix(&synth)
+        .expect("below")
+        .to_string_lossy()
+        .to_string();
+    let size = std::fs::metadata(&dup_file).expect("size").len();
+    let event = serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "trail"}, "object": {"key": dup_key, "size": size}}}]})
+    .to_string();
+    let bodies = [
+        sns,
+        event.clone(),
+        event.clone(),
+        event,
+        "hello, not a notification".to_string(),
+    ]
+    .join("\n");
+    python_as(&admin, "sqs_send.py", &[e, &queue], &bodies);
+
+    let reference = tmp.path().join("reference");
+    run(
+        &reference,
+        &[
+            "--no-geoip",
+            "ingest",
+            &synth.to_string_lossy(),
+            &extra.to_string_lossy(),
+        ],
+    );
+    let want = count(&reference);
+
+    let data = tmp.path().join("consumed");
+    configure(
+        &data,
+        e,
+        &consumer,
+        &format!("sqs_queue_url = \"{queue}\"\nvisibility_timeout_secs = 4\nmax_receives = 2\nwait_secs = 1"),
+    );
+    let consumer_process = |name: &str| {
+        Killed(
+            trailscope(&data, &["--log", "warn,trailscope_sources=info", "sources", "run"])
+                .stderr(std::fs::File::create(tmp.path().join(format!("{name}.log"))).expect("log"))
+                .spawn()
+                .expect("sources run"),
+        )
+    };
+    let mut a = consumer_process("a");
+    let b = consumer_process("b");
+    // A dies mid-way, with messages in flight: they come back to B once invisible no more.
+    let log = data.join("cloudtrail/_delta_log/00000000000000000002.json");
+    let started = Instant::now();
+    while !log.exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    a.0.kill().expect("kill -9");
+    let _ = a.0.wait();
+
+    let started = Instant::now();
+    loop {
+        let depth: u64 = python_as(&admin, "sqs_send.py", &[e, &queue, "--depth"], "")
+            .parse()
+            .expect("depth");
+        if depth == 0 && count(&data) == want {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "queue depth {depth}, table {:?}, want {want:?}; b's log: {}",
+            count(&data),
+            std::fs::read_to_string(tmp.path().join("b.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    drop(b);
+    assert_eq!(count(&data), want, "every event exactly once");
+
+    let q = trailscope(&data, &["quarantine", "--format", "json"])
+        .output()
+        .expect("quarantine");
+    assert!(
+        text(&q).contains("the message cannot be read: not JSON") && text(&q).contains("hello, not a notification"),
+        "the poison message is quarantined: {}",
+        text(&q)
+    );
+    let logs = ["a", "b"]
+        .iter()
+        .map(|n| std::fs::read_to_string(tmp.path().join(format!("{n}.log"))).unwrap_or_default())
+        .collect::<String>();
+    assert!(
+        logs.contains("s3:TestEvent"),
+        "the test event is acknowledged with a log line: {logs}"
+    );
+    assert!(!logs.contains(&consumer.secret), "secrets stay out of the log");
+}
