@@ -56,6 +56,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 r.files_removed, r.files_added, r.partitions_optimized
             );
             if let Some(hours) = args.vacuum {
+                if hours < 1 {
+                    anyhow::bail!(
+                        "--vacuum {hours}: give 1 hour or more; younger files may belong to a commit another writer (serve, sources run, ingest) is about to make"
+                    );
+                }
                 let n = lake.vacuum(Some(hours)).await?;
                 eprintln!("vacuum: {n} unreferenced files deleted");
             }

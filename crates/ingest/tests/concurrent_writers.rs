@@ -82,3 +82,31 @@ async fn a_writer_that_lost_the_race_commits_no_object_twice() {
     assert_eq!(again.events_ingested, 0, "{again:?}");
     assert_eq!(counts(&table).await, both);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_commit_group_is_checked_against_commits_made_meanwhile() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let table = tmp.path().join("cloudtrail");
+    let state = tmp.path().join("_trailscope");
+    let mut first = Lake::open_or_create(&table).await.expect("first");
+    let mut second = Lake::open_or_create(&table).await.expect("second");
+    // The first writer commits the files that come last in the second's run, which commits
+    // every file on its own (many groups): its first commits must not excuse its later ones.
+    ingest(&mut first, &state, &[fixtures().join("trailscraper")]).await;
+    let mut ingestor = Ingestor {
+        lake: &mut second,
+        enricher: trailscope_enrich::Enricher::new(None),
+        quarantine: QuarantineLog::new(&state),
+        config: IngestConfig {
+            group_bytes: 1,
+            ..IngestConfig::default()
+        },
+        counters: Arc::new(Counters::default()),
+    };
+    let report = ingestor.ingest_paths(&[fixtures()]).await.expect("ingest");
+    assert!(report.commits > 2, "many groups: {report:?}");
+    let reference_dir = tmp.path().join("reference");
+    let mut reference = Lake::open_or_create(&reference_dir).await.expect("reference");
+    ingest(&mut reference, &tmp.path().join("r"), &[fixtures()]).await;
+    assert_eq!(counts(&table).await, counts(&reference_dir).await, "every event once");
+}

@@ -8,7 +8,7 @@ mod stats;
 
 pub use stats::{TableStats, partition_day};
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU64;
 use std::path::Path;
 
@@ -88,6 +88,48 @@ fn lost_race(e: &DeltaTableError) -> bool {
 pub struct Lake {
     table: DeltaTable,
     location: String,
+    /// The objects committed up to a version, read once and then extended commit by commit.
+    ledger: Option<Ledger>,
+}
+
+/// Every object with rows in the table as of `version`.
+#[derive(Debug, Clone)]
+struct Ledger {
+    ids: HashSet<String>,
+    version: u64,
+}
+
+/// What one log entry says about the ledger.
+enum Entry {
+    /// It lists the objects it adds (possibly none).
+    Objects(Vec<String>),
+    /// It moves rows already accounted for (a compaction) or changes no data.
+    Nothing,
+    /// It changes data without saying which objects (another tool, an older trailscope, a
+    /// DELETE): only a full read of the ledger is safe.
+    Unknown,
+}
+
+/// Reads one log entry (`_delta_log/<version>.json`, one action per line).
+fn ledger_entry(bytes: &[u8]) -> Entry {
+    let (mut listed, mut changes, mut optimize) = (None, false, false);
+    for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let Ok(action) = serde_json::from_slice::<serde_json::Value>(line) else {
+            return Entry::Unknown;
+        };
+        changes |= action.get("add").is_some() || action.get("remove").is_some();
+        if let Some(info) = action.get("commitInfo") {
+            optimize = info.get("operation").and_then(|o| o.as_str()) == Some("OPTIMIZE");
+            if let Some(ids) = info.get(OBJECT_IDS).and_then(|v| v.as_array()) {
+                listed = Some(ids.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+            }
+        }
+    }
+    match listed {
+        Some(ids) => Entry::Objects(ids),
+        None if !changes || optimize => Entry::Nothing,
+        None => Entry::Unknown,
+    }
 }
 
 impl std::fmt::Debug for Lake {
@@ -174,6 +216,7 @@ impl Lake {
         let lake = Self {
             table,
             location: display,
+            ledger: None,
         };
         lake.check_schema()?;
         Ok(lake)
@@ -190,6 +233,7 @@ impl Lake {
         let lake = Self {
             table,
             location: display,
+            ledger: None,
         };
         lake.check_schema()?;
         Ok(lake)
@@ -235,11 +279,11 @@ impl Lake {
     /// Commits files staged by one or more writers as one table version, holding the rows of
     /// `objects` (their ids go into the commit info, with `metadata`).
     ///
-    /// Another writer may commit meanwhile (a second process on the same queue). The commit is
-    /// then not blindly retried: the winners' objects are read first, and if one of ours is
-    /// among them nothing is committed and [`Commit::Overlap`] says which — the caller redoes
-    /// the group without them. Because every attempt is made against the version just checked
-    /// (no retry inside delta-rs), no two commits can hold the same object.
+    /// Other writers may commit meanwhile (a second process on the same queue). Each attempt is
+    /// made against one version *S* only (no retry inside delta-rs, which would rebase blindly),
+    /// after checking `objects` against the ledger as of *S*. If one of them is there already,
+    /// nothing is committed and [`Commit::Overlap`] says which: the caller redoes the group
+    /// without them. So no two commits ever hold the same object, however many writers there are.
     pub async fn commit(
         &mut self,
         staged: Vec<Staged>,
@@ -252,8 +296,12 @@ impl Lake {
         }
         metadata.insert(OBJECT_IDS.to_string(), serde_json::Value::from(objects.to_vec()));
         loop {
+            let ledger = self.sync_ledger().await?;
+            let overlap: Vec<String> = objects.iter().filter(|o| ledger.ids.contains(*o)).cloned().collect();
+            if !overlap.is_empty() {
+                return Ok(Commit::Overlap(overlap));
+            }
             let snapshot = self.table.snapshot().map_err(LakeError::Commit)?;
-            let base = snapshot.version();
             let operation = DeltaOperation::Write {
                 mode: SaveMode::Append,
                 partition_by: Some(vec![schema::EVENT_DATE.to_string()]),
@@ -270,63 +318,51 @@ impl Lake {
             match attempt {
                 Ok(finalized) => {
                     let version = finalized.version();
+                    if let Some(l) = self.ledger.as_mut().filter(|l| l.version + 1 == version) {
+                        l.ids.extend(objects.iter().cloned());
+                        l.version = version;
+                    }
                     self.table.update_state().await.map_err(LakeError::Commit)?;
                     return Ok(Commit::Committed(version));
                 }
                 Err(e) if lost_race(&e) => {
+                    tracing::debug!("another writer committed first; checking its objects, then committing after it");
                     self.table.update_state().await.map_err(LakeError::Read)?;
-                    let latest = self.table.version().unwrap_or_default();
-                    let theirs = self.objects_committed_after(base, latest).await?;
-                    let overlap: Vec<String> = objects.iter().filter(|o| theirs.contains(*o)).cloned().collect();
-                    if !overlap.is_empty() {
-                        return Ok(Commit::Overlap(overlap));
-                    }
-                    tracing::debug!(base, latest, "another writer committed first; committing after it");
                 }
                 Err(e) => return Err(LakeError::Commit(e)),
             }
         }
     }
 
-    /// The objects committed by versions `after + 1 ..= latest`, from their commit infos. A
-    /// write that does not list its objects (another tool, an older trailscope) makes this read
-    /// the whole ledger instead.
-    async fn objects_committed_after(
-        &self,
-        after: u64,
-        latest: u64,
-    ) -> Result<std::collections::HashSet<String>, LakeError> {
-        let mut out = std::collections::HashSet::new();
-        for version in after + 1..=latest {
+    /// Brings the ledger to the table's current version: read whole the first time, then
+    /// extended from each newer commit's list of objects.
+    async fn sync_ledger(&mut self) -> Result<&Ledger, LakeError> {
+        let current = self.table.version().unwrap_or_default();
+        let mut ledger = match self.ledger.take() {
+            Some(l) if l.version <= current => l,
+            _ => self.read_ledger().await?,
+        };
+        let mut version = ledger.version;
+        while version < current {
+            version += 1;
             let entry = self
                 .table
                 .log_store()
                 .read_commit_entry(version)
                 .await
                 .map_err(LakeError::Read)?;
-            let Some(bytes) = entry else { continue };
-            let (mut listed, mut adds, mut removes) = (false, false, false);
-            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                let Ok(action) = serde_json::from_slice::<serde_json::Value>(line) else {
-                    continue;
-                };
-                adds |= action.get("add").is_some();
-                removes |= action.get("remove").is_some();
-                if let Some(ids) = action
-                    .get("commitInfo")
-                    .and_then(|c| c.get(OBJECT_IDS))
-                    .and_then(|v| v.as_array())
-                {
-                    listed = true;
-                    out.extend(ids.iter().filter_map(|v| v.as_str().map(str::to_string)));
+            match entry.as_deref().map(ledger_entry) {
+                Some(Entry::Objects(ids)) => ledger.ids.extend(ids),
+                Some(Entry::Nothing) => {}
+                // Cleaned up, or silent about its objects: read the ledger whole.
+                None | Some(Entry::Unknown) => {
+                    ledger = self.read_ledger().await?;
+                    break;
                 }
             }
-            // A compaction (adds and removes) moves rows already in the ledger.
-            if adds && !listed && !removes {
-                return self.committed_objects().await;
-            }
         }
-        Ok(out)
+        ledger.version = ledger.version.max(version);
+        Ok(self.ledger.insert(ledger))
     }
 
     /// Re-reads the table's log (after another process committed).
@@ -439,12 +475,18 @@ impl Staged {
 impl Lake {
     /// The ledger: identities of every object with rows in the table. An object's rows are
     /// always committed together, so presence means the whole object is in.
-    pub async fn committed_objects(&self) -> Result<std::collections::HashSet<String>, LakeError> {
+    pub async fn committed_objects(&mut self) -> Result<HashSet<String>, LakeError> {
+        Ok(self.sync_ledger().await?.ids.clone())
+    }
+
+    /// The ledger read whole, from the rows: `SELECT DISTINCT sourceobjectid`.
+    async fn read_ledger(&self) -> Result<Ledger, LakeError> {
         use deltalake::datafusion::arrow::array::{Array, AsArray};
         use deltalake::datafusion::prelude::SessionContext;
-        let mut out = std::collections::HashSet::new();
+        let version = self.table.version().unwrap_or_default();
+        let mut ids = HashSet::new();
         if self.table_stats()?.files == 0 {
-            return Ok(out);
+            return Ok(Ledger { ids, version });
         }
         let ctx = SessionContext::new();
         let provider = self
@@ -465,13 +507,13 @@ impl Lake {
         for batch in batches {
             let col = deltalake::datafusion::arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
                 .map_err(|e| LakeError::Read(e.into()))?;
-            let ids = col.as_string::<i32>();
-            for i in 0..ids.len() {
-                if ids.is_valid(i) {
-                    out.insert(ids.value(i).to_string());
+            let strings = col.as_string::<i32>();
+            for i in 0..strings.len() {
+                if strings.is_valid(i) {
+                    ids.insert(strings.value(i).to_string());
                 }
             }
         }
-        Ok(out)
+        Ok(Ledger { ids, version })
     }
 }

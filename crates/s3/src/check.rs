@@ -102,6 +102,7 @@ pub fn explain(failure: &Failure, url: &S3Url, action: &str, key: Option<&str>) 
             "InvalidAccessKeyId" => "the access key id is not known to S3 (InvalidAccessKeyId): check AWS_ACCESS_KEY_ID or the configured key".into(),
             "SignatureDoesNotMatch" => "the secret access key does not belong to this key id (SignatureDoesNotMatch): check AWS_SECRET_ACCESS_KEY or the configured secret".into(),
             "ExpiredToken" | "TokenRefreshRequired" => format!("the session credentials have expired ({code}): refresh them"),
+            "NoCredentials" => "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (shared config, SSO), or run where a role is attached (web identity, ECS task role, EC2 instance profile), or give the source an access key".into(),
             _ => format!("S3 did not accept the credentials ({code})"),
         },
         Failure::WrongRegion => format!(

@@ -13,10 +13,34 @@ use tokio::sync::OnceCell;
 /// Credentials are fetched again this long before they expire.
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(300);
 
+/// Credentials are reused at least this long, even when they expire soon after (metadata
+/// services hand out such near the end of their life).
+const MIN_REUSE: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Default)]
 pub struct SdkChain {
     chain: OnceCell<SharedCredentialsProvider>,
-    cached: Mutex<Option<(Arc<AwsCredential>, Option<SystemTime>)>>,
+    cached: Mutex<Option<Cached>>,
+    /// One refresh at a time: sixteen fetches finding the credentials stale make one call.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Cached {
+    credential: Arc<AwsCredential>,
+    expiry: Option<SystemTime>,
+    fetched: SystemTime,
+}
+
+impl Cached {
+    fn fresh(&self, now: SystemTime) -> bool {
+        match self.expiry {
+            None => true,
+            Some(e) => {
+                e > now + REFRESH_BEFORE_EXPIRY || (e > now + Duration::from_secs(10) && now < self.fetched + MIN_REUSE)
+            }
+        }
+    }
 }
 
 impl SdkChain {
@@ -43,12 +67,20 @@ impl CredentialProvider for SdkChain {
     type Credential = AwsCredential;
 
     async fn get_credential(&self) -> object_store::Result<Arc<AwsCredential>> {
-        let fresh = |expiry: &Option<SystemTime>| expiry.is_none_or(|e| e > SystemTime::now() + REFRESH_BEFORE_EXPIRY);
-        if let Ok(c) = self.cached.lock()
-            && let Some((credential, expiry)) = c.as_ref()
-            && fresh(expiry)
-        {
-            return Ok(Arc::clone(credential));
+        let cached = || {
+            self.cached.lock().ok().and_then(|c| {
+                c.as_ref()
+                    .filter(|c| c.fresh(SystemTime::now()))
+                    .map(|c| Arc::clone(&c.credential))
+            })
+        };
+        if let Some(c) = cached() {
+            return Ok(c);
+        }
+        let _one = self.refreshing.lock().await;
+        // Another fetch may have refreshed them while this one waited.
+        if let Some(c) = cached() {
+            return Ok(c);
         }
         let found = self
             .provider()
@@ -68,7 +100,11 @@ impl CredentialProvider for SdkChain {
             token: found.session_token().map(str::to_string),
         });
         if let Ok(mut c) = self.cached.lock() {
-            *c = Some((Arc::clone(&credential), found.expiry()));
+            *c = Some(Cached {
+                credential: Arc::clone(&credential),
+                expiry: found.expiry(),
+                fetched: SystemTime::now(),
+            });
         }
         Ok(credential)
     }

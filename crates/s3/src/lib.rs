@@ -149,11 +149,13 @@ impl Connection {
             .map(|r| r.to_string())
     }
 
-    /// The AWS SDK's configuration for other services (SQS): the same region and credentials,
-    /// and `endpoint` for that service (a local server) when given.
-    pub async fn sdk_config(&self, endpoint: Option<&str>) -> aws_config::SdkConfig {
+    /// The AWS SDK's configuration for other services (SQS): the same credentials, the
+    /// service's `region` when it differs, and its `endpoint` (a local server) when given.
+    pub async fn sdk_config(&self, endpoint: Option<&str>, region: Option<&str>) -> aws_config::SdkConfig {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(r) = self.resolve_region().await {
+        if let Some(r) = region {
+            loader = loader.region(aws_config::Region::new(r.to_string()));
+        } else if let Some(r) = self.resolve_region().await {
             loader = loader.region(aws_config::Region::new(r));
         } else {
             loader = loader.region(aws_config::Region::new("us-east-1"));

@@ -49,7 +49,7 @@ pub async fn retry(
     ))
 }
 
-/// What the check needs: where, and optionally how (the server's own AWS chain otherwise).
+/// What the check needs: where, and with which credentials.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
@@ -63,9 +63,11 @@ pub struct CheckBody {
 
 pub async fn check(Json(body): Json<CheckBody>) -> Result<Json<Value>, ApiError> {
     let url = trailscope_s3::S3Url::parse(&body.url).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if body.access_key_id.is_some() != body.secret_access_key.is_some() {
+    // The server's own AWS identity is not lent to callers: it could probe any bucket, or
+    // send signed requests to any endpoint.
+    if body.access_key_id.is_none() || body.secret_access_key.is_none() {
         return Err(ApiError::bad_request(
-            "give both access_key_id and secret_access_key, or neither (to use the server's own AWS credentials)",
+            "give access_key_id and secret_access_key: the check runs with the credentials it is given, never the server's own",
         ));
     }
     let connection = trailscope_s3::Connection {

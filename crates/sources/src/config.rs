@@ -76,6 +76,9 @@ pub struct SourceConfig {
 pub struct QueueSettings {
     pub url: String,
     pub endpoint: Option<String>,
+    /// The queue's region, from its URL (`sqs.<region>.amazonaws.com`): it may differ from the
+    /// bucket's.
+    pub region: Option<String>,
     pub visibility: Duration,
     pub wait: Duration,
     pub max_receives: u32,
@@ -220,9 +223,14 @@ impl SourceConfig {
         if wait > 20 {
             return Err(invalid(format!("wait_secs = {wait}: SQS waits at most 20 seconds")));
         }
+        let region = host
+            .strip_prefix("sqs.")
+            .and_then(|h| h.split_once(".amazonaws.com"))
+            .map(|(r, _)| r.to_string());
         Ok(Some(QueueSettings {
             url: url.clone(),
             endpoint,
+            region,
             visibility: Duration::from_secs(visibility.into()),
             wait: Duration::from_secs(wait.into()),
             max_receives: self.max_receives.unwrap_or(5).max(1),

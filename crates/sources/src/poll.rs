@@ -55,6 +55,8 @@ pub struct Poller {
     store: Arc<AmazonS3>,
     /// SQS mode: the queue the bucket's notifications arrive on.
     sqs: Option<Arc<crate::sqs::Queue>>,
+    /// SQS mode: why objects of this poll could not be read, for the quarantine list.
+    fetch_errors: std::collections::HashMap<String, String>,
     dir: PathBuf,
     state: SourceState,
     streams: Vec<Stream>,
@@ -90,6 +92,7 @@ impl Poller {
             source,
             store,
             sqs,
+            fetch_errors: std::collections::HashMap::new(),
             dir: dir.to_path_buf(),
             state,
             streams: Vec::new(),
@@ -157,6 +160,7 @@ impl Poller {
     ) -> Result<PollOutcome, SourceError> {
         // Another writer (a second process, `trailscope ingest`) may have committed meanwhile.
         ingestor.lake.refresh().await?;
+        self.fetch_errors.clear();
         let mut outcome = PollOutcome::default();
         let (mut pending, listing, mut batch) = match self.sqs.clone() {
             Some(queue) => {
@@ -195,7 +199,7 @@ impl Poller {
             self.advance(listing);
         }
         if let Some(batch) = batch.take() {
-            self.settle(batch, &unread, now, ingestor, &mut outcome).await;
+            self.settle(batch, &pending, &unread, now, ingestor, &mut outcome).await;
         }
         self.history.push_back((
             Instant::now(),
@@ -297,6 +301,13 @@ impl Poller {
                     // Its message is not deleted: SQS delivers it again (to any consumer), and
                     // after `max_receives` it is quarantined (see `settle`).
                     warn!(source = %self.source.name, key = %key, error = %error, "cannot read object; its message will be received again");
+                    let reason = trailscope_s3::explain(
+                        &trailscope_s3::classify(&error),
+                        &self.source.url,
+                        "GetObject",
+                        Some(key),
+                    );
+                    self.fetch_errors.insert(key.clone(), reason);
                     outcome.failed.push(key.clone());
                     continue;
                 }
@@ -388,7 +399,13 @@ impl Poller {
                         }
                         Err(e) => {
                             warn!(source = %self.source.name, key = %r.key, error = %e, "cannot look the notified object up; its message will be received again");
-                            m.unreadable = true;
+                            let reason = trailscope_s3::explain(
+                                &trailscope_s3::classify(&e),
+                                &self.source.url,
+                                "HeadObject",
+                                Some(&r.key),
+                            );
+                            m.unreachable.push((r.key.clone(), reason));
                             continue;
                         }
                     },
@@ -409,27 +426,36 @@ impl Poller {
     /// deleted.
     async fn settle(
         &mut self,
-        batch: crate::sqs::Batch,
+        mut batch: crate::sqs::Batch,
+        pending: &BTreeMap<String, ObjectMeta>,
         unread: &[String],
         now: DateTime<Utc>,
         ingestor: &Ingestor<'_>,
         outcome: &mut PollOutcome,
     ) {
         let Some(queue) = self.sqs.clone() else { return };
+        // From here on the messages' invisibility is decided below, not by the heartbeat.
+        batch.stop_heartbeat();
         let max = queue.max_receives;
         let mut done = Vec::new();
         let mut again = Vec::new();
         let mut entries = Vec::new();
         for m in &batch.messages {
-            let missing: Vec<&String> = m.keys.iter().filter(|k| unread.contains(k)).collect();
+            let mut missing: Vec<(&String, Option<&String>)> = m
+                .keys
+                .iter()
+                .filter(|k| unread.contains(k))
+                .map(|k| (k, None))
+                .collect();
+            missing.extend(m.unreachable.iter().map(|(k, why)| (k, Some(why))));
             let trouble = match &m.verdict {
                 crate::sqs::Verdict::Ignore(reason) => {
                     info!(source = %self.source.name, message = %m.id, reason = %reason, "acknowledged a notification with nothing to read");
                     None
                 }
                 crate::sqs::Verdict::Bad(reason) => Some(format!("the message cannot be read: {reason}")),
-                crate::sqs::Verdict::Objects(_) if !missing.is_empty() || m.unreadable => {
-                    Some(format!("{} of its objects could not be read", missing.len().max(1)))
+                crate::sqs::Verdict::Objects(_) if !missing.is_empty() => {
+                    Some(format!("{} of its objects could not be read", missing.len()))
                 }
                 crate::sqs::Verdict::Objects(_) => None,
             };
@@ -456,12 +482,10 @@ impl Poller {
                     reason: format!("{trouble}; received {} times; its body: {excerpt}", m.receives),
                 });
             }
-            for key in missing {
-                let reason = self
-                    .state
-                    .failing
-                    .get(key)
-                    .map(|f| f.reason.clone())
+            for (key, why) in missing {
+                let reason = why
+                    .cloned()
+                    .or_else(|| self.fetch_errors.get(key).cloned())
                     .unwrap_or_else(|| "it could not be read".into());
                 let object = format!("s3://{}/{key}", self.source.url.bucket);
                 entries.push(QuarantineEntry {
@@ -476,11 +500,12 @@ impl Poller {
                         m.receives, self.source.name
                     ),
                 });
+                let meta = pending.get(key);
                 self.state.quarantined.insert(
                     key.clone(),
                     Failed {
-                        size: 0,
-                        etag: None,
+                        size: meta.map_or(0, |m| m.size),
+                        etag: meta.and_then(|m| m.e_tag.clone()),
                         attempts: m.receives,
                         first_failed: when.clone(),
                         last_failed: when.clone(),

@@ -52,8 +52,8 @@ pub struct Received {
     pub verdict: Verdict,
     /// The keys of this source it names, as queued for the ingest.
     pub keys: Vec<String>,
-    /// An object it names could not even be looked up.
-    pub unreadable: bool,
+    /// Keys it names that could not even be looked up (no size known), and why.
+    pub unreachable: Vec<(String, String)>,
 }
 
 /// The messages of one poll; while it lives, a heartbeat extends their invisibility.
@@ -61,6 +61,15 @@ pub struct Received {
 pub struct Batch {
     pub messages: Vec<Received>,
     heartbeat: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Batch {
+    /// Stops extending the messages' invisibility (before they are deleted or released).
+    pub fn stop_heartbeat(&mut self) {
+        if let Some(h) = self.heartbeat.take() {
+            h.abort();
+        }
+    }
 }
 
 impl Drop for Batch {
@@ -80,7 +89,9 @@ fn queue_error(url: &str, what: &str, e: impl std::error::Error) -> SourceError 
 
 impl Queue {
     pub async fn connect(settings: &QueueSettings, connection: &trailscope_s3::Connection) -> Self {
-        let config = connection.sdk_config(settings.endpoint.as_deref()).await;
+        let config = connection
+            .sdk_config(settings.endpoint.as_deref(), settings.region.as_deref())
+            .await;
         Self {
             client: Client::new(&config),
             url: settings.url.clone(),
@@ -133,7 +144,7 @@ impl Queue {
                     body,
                     verdict,
                     keys: Vec::new(),
-                    unreadable: false,
+                    unreachable: Vec::new(),
                 });
             }
         }
@@ -165,14 +176,20 @@ impl Queue {
                                 .ok()
                         })
                         .collect();
-                    if let Err(e) = client
+                    match client
                         .change_message_visibility_batch()
                         .queue_url(&url)
                         .set_entries(Some(entries))
                         .send()
                         .await
                     {
-                        warn!(queue = %url, error = %DisplayErrorContext(e), "cannot extend the messages' invisibility");
+                        Ok(answer) if !answer.failed().is_empty() => {
+                            warn!(queue = %url, failed = answer.failed().len(), "cannot extend some messages' invisibility: another consumer may receive them too (their objects are then found committed)")
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            warn!(queue = %url, error = %DisplayErrorContext(e), "cannot extend the messages' invisibility")
+                        }
                     }
                 }
             }

@@ -154,6 +154,54 @@ fn the_access_check_names_what_is_missing() {
     let out = s3_check(e, "AKIAUNKNOWNUNKNOWN00", "whatever", "s3://trail");
     assert!(text(&out).contains("InvalidAccessKeyId"), "{}", text(&out));
 
+    // A shared profile (AWS_PROFILE) gives the credentials and the region, as for the AWS CLI.
+    let aws = tempfile::tempdir().expect("aws dir");
+    std::fs::write(
+        aws.path().join("credentials"),
+        format!(
+            "[trail-reader]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            reader.id, reader.secret
+        ),
+    )
+    .expect("credentials");
+    std::fs::write(
+        aws.path().join("config"),
+        "[profile trail-reader]\nregion = us-east-1\n",
+    )
+    .expect("config");
+    let out = bin()
+        .args(["s3-check", "s3://trail", "--endpoint-url", e])
+        .env("AWS_PROFILE", "trail-reader")
+        .env("AWS_SHARED_CREDENTIALS_FILE", aws.path().join("credentials"))
+        .env("AWS_CONFIG_FILE", aws.path().join("config"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION")
+        .output()
+        .expect("s3-check with a profile");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // No credentials anywhere: said so, with where they are looked for.
+    let out = bin()
+        .args(["s3-check", "s3://trail", "--endpoint-url", e, "--region", "us-east-1"])
+        .env("AWS_SHARED_CREDENTIALS_FILE", aws.path().join("none"))
+        .env("AWS_CONFIG_FILE", aws.path().join("none"))
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .output()
+        .expect("s3-check without credentials");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("no AWS credentials were found"), "{}", text(&out));
+
     // No such bucket (for a user allowed to look), and no server at all.
     let admin = user("admin");
     let out = s3_check(e, &admin.id, &admin.secret, "s3://no-such-trail-bucket");

@@ -507,6 +507,15 @@ fn serve_polls_its_sources_and_shows_their_status() {
     assert_eq!(denied["permissions"]["s3:ListBucket"]["outcome"], "ok", "{denied}");
     assert_eq!(denied["permissions"]["s3:GetObject"]["outcome"], "failed", "{denied}");
     assert!(!denied.to_string().contains(&w.lister.secret), "{denied}");
+    let lent = crate::serve::http(
+        server.addr,
+        "POST",
+        "/api/s3-check",
+        None,
+        br#"{"url": "s3://trail/AWSLogs/"}"#,
+        &[],
+    );
+    assert_eq!(lent.status, 400, "the server's own credentials are not lent");
     let unknown = crate::serve::http(server.addr, "POST", "/api/sources/nope/retry", None, b"{}", &[]);
     assert_eq!(unknown.status, 404);
     drop(server);
