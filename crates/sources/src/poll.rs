@@ -336,7 +336,7 @@ impl Poller {
                     .seen
                     .insert(key.clone(), mark);
             }
-            if newest.is_none_or(|n| meta.last_modified > n.last_modified) {
+            if newest.is_none_or(|n| (meta.last_modified, &meta.location) > (n.last_modified, &n.location)) {
                 newest = Some(meta);
             }
         }
