@@ -296,10 +296,9 @@ async fn discover_inputs(inputs: &[PathBuf], s3: &trailscope_s3::Connection) -> 
         let url = trailscope_s3::S3Url::parse(&input.to_string_lossy())?;
         let store: Arc<dyn object_store::ObjectStore> = Arc::new(s3.store(&url.bucket).await?);
         let listing = trailscope_s3::list(store.as_ref(), &url).await.map_err(|e| {
-            let failure = trailscope_s3::classify(&e);
             anyhow::anyhow!(
                 "cannot list {url}: {}",
-                trailscope_s3::explain(&failure, &url, "ListBucket", None)
+                trailscope_s3::explain_error(&e, &url, "ListBucket", None)
             )
         })?;
         found.add_listing(&store, &format!("s3://{}", url.bucket), listing);
@@ -336,7 +335,7 @@ fn explain_fetch(failure: &trailscope_ingest::FetchFailure) -> String {
     match trailscope_s3::S3Url::parse(&name) {
         Ok(url) => {
             let key = url.prefix.clone();
-            trailscope_s3::explain(&trailscope_s3::classify(&failure.error), &url, "GetObject", Some(&key))
+            trailscope_s3::explain_error(&failure.error, &url, "GetObject", Some(&key))
         }
         Err(_) => failure.error.to_string(),
     }

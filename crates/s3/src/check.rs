@@ -81,6 +81,11 @@ fn statement(action: &str, resource: &str, prefix_condition: Option<&str>) -> St
     serde_json::to_string_pretty(&s).unwrap_or_default()
 }
 
+/// [`explain`] for an error as object_store reports it.
+pub fn explain_error(e: &object_store::Error, url: &S3Url, action: &str, key: Option<&str>) -> String {
+    explain(&classify(e), url, action, key)
+}
+
 /// What to tell the user about `failure` of `action`, on the bucket of `url` (`key` for GetObject).
 pub fn explain(failure: &Failure, url: &S3Url, action: &str, key: Option<&str>) -> String {
     let bucket_arn = format!("arn:aws:s3:::{}", url.bucket);

@@ -301,12 +301,7 @@ impl Poller {
                     // Its message is not deleted: SQS delivers it again (to any consumer), and
                     // after `max_receives` it is quarantined (see `settle`).
                     warn!(source = %self.source.name, key = %key, error = %error, "cannot read object; its message will be received again");
-                    let reason = trailscope_s3::explain(
-                        &trailscope_s3::classify(&error),
-                        &self.source.url,
-                        "GetObject",
-                        Some(key),
-                    );
+                    let reason = trailscope_s3::explain_error(&error, &self.source.url, "GetObject", Some(key));
                     self.fetch_errors.insert(key.clone(), reason);
                     outcome.failed.push(key.clone());
                     continue;
@@ -399,12 +394,7 @@ impl Poller {
                         }
                         Err(e) => {
                             warn!(source = %self.source.name, key = %r.key, error = %e, "cannot look the notified object up; its message will be received again");
-                            let reason = trailscope_s3::explain(
-                                &trailscope_s3::classify(&e),
-                                &self.source.url,
-                                "HeadObject",
-                                Some(&r.key),
-                            );
+                            let reason = trailscope_s3::explain_error(&e, &self.source.url, "HeadObject", Some(&r.key));
                             m.unreachable.push((r.key.clone(), reason));
                             continue;
                         }
@@ -537,7 +527,7 @@ impl Poller {
         ingestor: &Ingestor<'_>,
     ) -> Result<bool, SourceError> {
         let url = &self.source.url;
-        let reason = trailscope_s3::explain(&trailscope_s3::classify(error), url, "GetObject", Some(key));
+        let reason = trailscope_s3::explain_error(error, url, "GetObject", Some(key));
         let when = now_text(now);
         let entry = self.state.failing.entry(key.to_string()).or_insert_with(|| Failed {
             size: meta.map_or(0, |m| m.size),
@@ -586,13 +576,7 @@ impl Poller {
         first_day: NaiveDate,
         today: NaiveDate,
     ) -> Result<Listed, SourceError> {
-        let list_error = |e: object_store::Error| {
-            let reason = trailscope_s3::explain(&trailscope_s3::classify(&e), &self.source.url, "ListBucket", None);
-            SourceError::List {
-                url: format!("s3://{}/{}", self.source.url.bucket, stream.prefix),
-                reason,
-            }
-        };
+        let list_error = |e: object_store::Error| self.list_error(&stream.prefix, &e);
         let st = self.state.streams.get(&stream.prefix);
         if !stream.ordered {
             let new = trailscope_s3::list_after(&self.store, &stream.prefix, None)
@@ -649,14 +633,9 @@ impl Poller {
                 Folder::Ordered => found.push(Stream { prefix, ordered: true }),
                 Folder::Skip => {}
                 Folder::Explore if depth < MAX_DEPTH => {
-                    let folders = trailscope_s3::list_folders(&self.store, &prefix).await.map_err(|e| {
-                        let reason =
-                            trailscope_s3::explain(&trailscope_s3::classify(&e), &self.source.url, "ListBucket", None);
-                        SourceError::List {
-                            url: format!("s3://{}/{prefix}", self.source.url.bucket),
-                            reason,
-                        }
-                    })?;
+                    let folders = trailscope_s3::list_folders(&self.store, &prefix)
+                        .await
+                        .map_err(|e| self.list_error(&prefix, &e))?;
                     frontier.extend(folders.into_iter().map(|f| (f, depth + 1)));
                 }
                 Folder::Explore => {}
@@ -670,6 +649,14 @@ impl Poller {
         }
         found.sort_by(|a, b| a.prefix.cmp(&b.prefix));
         Ok(found)
+    }
+
+    /// A failed listing of `prefix`, in the access check's words.
+    fn list_error(&self, prefix: &str, e: &object_store::Error) -> SourceError {
+        SourceError::List {
+            url: format!("s3://{}/{prefix}", self.source.url.bucket),
+            reason: trailscope_s3::explain_error(e, &self.source.url, "ListBucket", None),
+        }
     }
 
     /// The stream a key belongs to: the longest prefix that holds it.

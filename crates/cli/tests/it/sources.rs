@@ -28,27 +28,14 @@ fn world(events: &str) -> World {
     let tmp = tempfile::tempdir().expect("tempdir");
     let moto = start_moto(&tmp.path().join("moto.log"));
     let (_, mut users) = setup(&moto, "trail");
-    let synth = tmp.path().join("synth");
-    let out = bin()
-        .args(["--data-dir"])
-        .arg(tmp.path().join("scratch"))
-        .args([
-            "demo",
-            "--no-ingest",
-            "--events",
-            events,
-            "--days",
-            "3",
-            "--seed",
-            "5",
-            "--out",
-        ])
-        .arg(&synth)
-        .output()
-        .expect("demo");
-    assert!(out.status.success(), "{}", text(&out));
+    let synth = generate(tmp.path(), events, "5");
     let admin = users.remove("admin").expect("admin");
-    upload_tree(&moto, &admin, &synth);
+    python_as(
+        &admin,
+        "s3_upload_tree.py",
+        &[&moto.endpoint, "trail", &synth.to_string_lossy()],
+        "",
+    );
     let local = tmp.path().join("local");
     run(
         &local,
@@ -71,16 +58,28 @@ fn world(events: &str) -> World {
     }
 }
 
-fn upload_tree(moto: &Moto, admin: &User, dir: &Path) {
-    let out = Command::new("python3")
-        .arg(repo().join("tests/python/s3_upload_tree.py"))
-        .args([moto.endpoint.as_str(), "trail"])
-        .arg(dir)
-        .env("AWS_ACCESS_KEY_ID", &admin.id)
-        .env("AWS_SECRET_ACCESS_KEY", &admin.secret)
+/// Three days of generated logs ending today, in `<dir>/synth` under CloudTrail's key layout.
+fn generate(dir: &Path, events: &str, seed: &str) -> PathBuf {
+    let synth = dir.join("synth");
+    let out = bin()
+        .arg("--data-dir")
+        .arg(dir.join("scratch"))
+        .args([
+            "demo",
+            "--no-ingest",
+            "--events",
+            events,
+            "--days",
+            "3",
+            "--seed",
+            seed,
+            "--out",
+        ])
+        .arg(&synth)
         .output()
-        .expect("run s3_upload_tree.py");
+        .expect("demo");
     assert!(out.status.success(), "{}", text(&out));
+    synth
 }
 
 /// Writes `<data>/trailscope.toml` with one source `trail` read through `endpoint`.
@@ -135,15 +134,12 @@ fn events_file(dir: &Path, tag: u32, n: u32) -> PathBuf {
 }
 
 fn put(w: &World, key: &str, file: &Path) {
-    let out = Command::new("python3")
-        .arg(repo().join("tests/python/s3_put.py"))
-        .args([w.moto.endpoint.as_str(), "trail", key])
-        .arg(file)
-        .env("AWS_ACCESS_KEY_ID", &w.admin.id)
-        .env("AWS_SECRET_ACCESS_KEY", &w.admin.secret)
-        .output()
-        .expect("run s3_put.py");
-    assert!(out.status.success(), "{}", text(&out));
+    python_as(
+        &w.admin,
+        "s3_put.py",
+        &[&w.moto.endpoint, "trail", key, &file.to_string_lossy()],
+        "",
+    );
 }
 
 /// A region folder of the generated data (`AWSLogs/<account>/CloudTrail/<region>/`).
@@ -577,25 +573,7 @@ fn two_consumers_of_one_queue_commit_each_event_once_when_one_is_killed() {
     let queue = python_as(&admin, "sqs_setup.py", &[e, "trail", "trail-events"], "");
 
     // Generated logs uploaded now: one S3 event each.
-    let synth = tmp.path().join("synth");
-    let out = bin()
-        .arg("--data-dir")
-        .arg(tmp.path().join("scratch"))
-        .args([
-            "demo",
-            "--no-ingest",
-            "--events",
-            "20000",
-            "--days",
-            "3",
-            "--seed",
-            "8",
-            "--out",
-        ])
-        .arg(&synth)
-        .output()
-        .expect("demo");
-    assert!(out.status.success(), "{}", text(&out));
+    let synth = generate(tmp.path(), "20000", "8");
     python_as(&admin, "s3_upload_tree.py", &[e, "trail", &synth.to_string_lossy()], "");
 
     // CloudTrail's notification through SNS, an S3 event delivered three times (S3 delivers at
