@@ -14,14 +14,26 @@ fn fixtures() -> PathBuf {
 }
 
 async fn ingest(lake: &mut Lake, state: &Path, inputs: &[PathBuf]) -> IngestReport {
+    ingest_with(lake, state, inputs, IngestConfig::default()).await
+}
+
+async fn ingest_with(lake: &mut Lake, state: &Path, inputs: &[PathBuf], config: IngestConfig) -> IngestReport {
     let mut ingestor = Ingestor {
         lake,
         enricher: trailscope_enrich::Enricher::new(None),
         quarantine: QuarantineLog::new(state),
-        config: IngestConfig::default(),
+        config,
         counters: Arc::new(Counters::default()),
     };
     ingestor.ingest_paths(inputs).await.expect("ingest")
+}
+
+/// (rows, distinct event ids) of all the fixtures ingested by one writer alone, in `dir`.
+async fn single_writer_counts(dir: &Path) -> (i64, i64) {
+    let table = dir.join("reference");
+    let mut lake = Lake::open_or_create(&table).await.expect("reference");
+    ingest(&mut lake, &dir.join("reference-state"), &[fixtures()]).await;
+    counts(&table).await
 }
 
 /// (rows, distinct event ids) of the table's latest version.
@@ -62,12 +74,9 @@ async fn a_writer_that_lost_the_race_commits_no_object_twice() {
     // committed and redoes the group without them.
     let b = ingest(&mut second, &state, std::slice::from_ref(&everything)).await;
     let both = counts(&table).await;
-    let reference_dir = tmp.path().join("reference");
-    let mut reference = Lake::open_or_create(&reference_dir).await.expect("reference");
-    ingest(&mut reference, &tmp.path().join("r"), std::slice::from_ref(&everything)).await;
     assert_eq!(
         both,
-        counts(&reference_dir).await,
+        single_writer_counts(tmp.path()).await,
         "every event once, as one writer would have it"
     );
     assert_eq!(
@@ -93,20 +102,15 @@ async fn every_commit_group_is_checked_against_commits_made_meanwhile() {
     // The first writer commits the files that come last in the second's run, which commits
     // every file on its own (many groups): its first commits must not excuse its later ones.
     ingest(&mut first, &state, &[fixtures().join("trailscraper")]).await;
-    let mut ingestor = Ingestor {
-        lake: &mut second,
-        enricher: trailscope_enrich::Enricher::new(None),
-        quarantine: QuarantineLog::new(&state),
-        config: IngestConfig {
-            group_bytes: 1,
-            ..IngestConfig::default()
-        },
-        counters: Arc::new(Counters::default()),
+    let one_file_per_group = IngestConfig {
+        group_bytes: 1,
+        ..IngestConfig::default()
     };
-    let report = ingestor.ingest_paths(&[fixtures()]).await.expect("ingest");
+    let report = ingest_with(&mut second, &state, &[fixtures()], one_file_per_group).await;
     assert!(report.commits > 2, "many groups: {report:?}");
-    let reference_dir = tmp.path().join("reference");
-    let mut reference = Lake::open_or_create(&reference_dir).await.expect("reference");
-    ingest(&mut reference, &tmp.path().join("r"), &[fixtures()]).await;
-    assert_eq!(counts(&table).await, counts(&reference_dir).await, "every event once");
+    assert_eq!(
+        counts(&table).await,
+        single_writer_counts(tmp.path()).await,
+        "every event once"
+    );
 }

@@ -74,13 +74,16 @@ pub struct Connection {
     pub max_retries: Option<usize>,
 }
 
+/// An access key id as it may be shown: `AKIAIOSFODNN7EXAMPLE` → `…MPLE`.
+pub fn mask_key_id(id: &str) -> String {
+    let tail: String = id.chars().skip(id.chars().count().saturating_sub(4)).collect();
+    format!("…{tail}")
+}
+
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Credentials stay out of logs and error reports: the key id's last four characters only.
-        let key_id = self.access_key_id.as_deref().map(|id| {
-            let tail: String = id.chars().skip(id.chars().count().saturating_sub(4)).collect();
-            format!("…{tail}")
-        });
+        let key_id = self.access_key_id.as_deref().map(mask_key_id);
         f.debug_struct("Connection")
             .field("region", &self.region)
             .field("endpoint", &self.endpoint)

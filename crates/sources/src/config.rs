@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use trailscope_s3::{Connection, S3Url};
+use trailscope_s3::{Connection, S3Url, mask_key_id};
 
 use crate::SourceError;
 
@@ -123,12 +123,6 @@ pub struct PublicSettings {
     pub max_attempts: u32,
     /// SQS mode's queue.
     pub sqs_queue_url: Option<String>,
-}
-
-/// `AKIAIOSFODNN7EXAMPLE` → `…MPLE`.
-pub fn mask_key_id(id: &str) -> String {
-    let tail: String = id.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("…{tail}")
 }
 
 impl SourceConfig {
