@@ -16,6 +16,10 @@ Control endpoints (never faulted, not forwarded):
   POST /__proxy/deny  {"keys": [...]}  -> requests whose path contains one of these get
                                           403 AccessDenied every time (an empty list lifts it)
   POST /__proxy/rate  {"rate": R}      -> changes the fault rate
+  POST /__proxy/ignore-conditions {"on": true}
+                                       -> a PUT the server refuses with 412 (If-None-Match: * on an
+                                          existing object) is answered 200, as by a store that
+                                          ignores conditional writes
 """
 
 import argparse
@@ -39,7 +43,7 @@ upstream = urllib.parse.urlsplit(args.upstream)
 
 lock = threading.Lock()
 rng = random.Random(args.seed)
-state = {"rate": args.rate, "deny": [], "requests": 0, "faults": {k: 0 for k in ["503", "500", "reset", "slow", "truncate"]}, "denied": 0}
+state = {"rate": args.rate, "deny": [], "ignore_conditions": False, "requests": 0, "faults": {k: 0 for k in ["503", "500", "reset", "slow", "truncate"]}, "denied": 0}
 KINDS = ["503", "500", "reset", "slow", "truncate"]
 turn = [0]
 
@@ -69,6 +73,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, json.dumps({"requests": state["requests"], "faults": state["faults"], "denied": state["denied"]}).encode(), "application/json")
             if path == "/__proxy/deny":
                 state["deny"] = json.loads(body or b"{}").get("keys", [])
+                return self.reply(200, b"{}", "application/json")
+            if path == "/__proxy/ignore-conditions":
+                state["ignore_conditions"] = bool(json.loads(body or b"{}").get("on", False))
                 return self.reply(200, b"{}", "application/json")
             if path == "/__proxy/rate":
                 state["rate"] = float(json.loads(body or b"{}").get("rate", 0))
@@ -110,6 +117,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         resp = conn.getresponse()
         data = resp.read()
         conn.close()
+        if resp.status == 412 and self.command == "PUT" and state["ignore_conditions"]:
+            self.send_response(200)
+            self.send_header("ETag", '"ignored-condition"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length", "server", "date"):

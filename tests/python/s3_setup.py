@@ -36,6 +36,8 @@ policies = {
     "lister": (["s3:ListBucket"], this_bucket),
     "getter": (["s3:GetObject"], this_bucket),
     "admin": (["s3:*", "sqs:*"], ["*"]),
+    # What a writer of a table kept in this bucket (--data-dir s3://) needs: no DeleteObject.
+    "tablewriter": (["s3:ListBucket", "s3:GetObject", "s3:PutObject"], this_bucket),
     # What an SQS-mode source needs: read the bucket, take messages off the queue. (AWS grants the
     # batch calls with the single actions; moto checks them under their own names, so both.)
     "consumer": (["s3:ListBucket", "s3:GetObject", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessageBatch", "sqs:ChangeMessageVisibilityBatch"], ["*"]),

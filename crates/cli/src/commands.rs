@@ -14,18 +14,16 @@ use trailscope_lake::Lake;
 use trailscope_query::Format;
 
 use crate::config::{self, FileConfig};
+use crate::datadir::DataDir;
 use crate::progress::Progress;
 use crate::{Cli, Command, DemoArgs, IngestArgs, OutputFormat, ServeArgs};
 
 /// Exit code of an ingest that quarantined something.
 const EXIT_QUARANTINED: u8 = 3;
 
-pub(crate) fn table_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("cloudtrail")
-}
-
-pub(crate) fn state_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("_trailscope")
+/// trailscope's own files below the local home (see `--state-dir`).
+pub(crate) fn state_dir(home: &Path) -> PathBuf {
+    home.join("_trailscope")
 }
 
 pub(crate) fn format(f: OutputFormat) -> Format {
@@ -47,7 +45,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Stats(args) => stats(&cli.data_dir, format(args.format)).await,
-        Command::Quarantine(args) => quarantine(&cli.data_dir, format(args.format)),
+        Command::Quarantine(args) => quarantine(&cli.home(), format(args.format)),
         Command::Optimize(args) => {
             let mut lake = open_lake(&cli.data_dir).await?;
             let r = lake.optimize().await?;
@@ -91,7 +89,7 @@ fn hash_password() -> Result<ExitCode> {
 
 /// Server settings from flags, then `[server]` in trailscope.toml, then defaults.
 fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Config> {
-    let file = FileConfig::load(cli.config.as_deref(), &cli.data_dir)?.server;
+    let file = FileConfig::load(cli.config.as_deref(), &cli.home())?.server;
     let default_listen: std::net::SocketAddr = trailscope_server::DEFAULT_LISTEN.parse()?;
     let mut limits = trailscope_server::Limits::default();
     let secs = |v: f64, what: &str| -> Result<std::time::Duration> {
@@ -155,9 +153,9 @@ fn server_config(cli: &Cli, args: &ServeArgs) -> Result<trailscope_server::Confi
                 Some(path) => trailscope_server::aws::AccessKeys::load(path)?,
                 None => trailscope_server::aws::AccessKeys::default(),
             },
-            token_key: crate::lookup::token_key(&cli.data_dir)?,
+            token_key: crate::lookup::token_key(&cli.home())?,
         },
-        saved_objects: Some(state_dir(&cli.data_dir).join("saved-objects")),
+        saved_objects: Some(state_dir(&cli.home()).join("saved-objects")),
         sources: None,
     })
 }
@@ -202,11 +200,19 @@ pub fn hint(e: &anyhow::Error) -> Option<String> {
     if e.downcast_ref::<trailscope_enrich::GeoIpError>().is_some() {
         return Some("pass a GeoLite2/GeoIP2/DB-IP City .mmdb with --geoip-db and an ASN .mmdb with --asn-db".into());
     }
+    if e.downcast_ref::<trailscope_lake::LakeError>().is_some()
+        && matches!(
+            crate::datadir::s3_failure(e.as_ref()),
+            Some(trailscope_s3::Failure::Denied)
+        )
+    {
+        return Some("a table in S3 needs s3:ListBucket on its prefix and s3:GetObject and s3:PutObject on its objects (see docs/s3.md, \"The table in S3\")".into());
+    }
     None
 }
 
-pub(crate) async fn open_lake(data_dir: &Path) -> Result<Lake> {
-    Ok(Lake::open_or_create(&table_dir(data_dir)).await?)
+pub(crate) async fn open_lake(data_dir: &DataDir) -> Result<Lake> {
+    data_dir.open().await
 }
 
 pub(crate) fn print(batches: &[RecordBatch], f: Format) -> Result<()> {
@@ -222,7 +228,7 @@ pub(crate) fn enricher(cli: &Cli) -> Result<Enricher> {
     if cli.no_geoip {
         return Ok(Enricher::new(None));
     }
-    let file = FileConfig::load(cli.config.as_deref(), &cli.data_dir)?;
+    let file = FileConfig::load(cli.config.as_deref(), &cli.home())?;
     let mut cities = if cli.geoip_db.is_empty() {
         file.geoip_db
     } else {
@@ -230,10 +236,10 @@ pub(crate) fn enricher(cli: &Cli) -> Result<Enricher> {
     };
     let mut asn = cli.asn_db.clone().or(file.asn_db);
     if cities.is_empty() {
-        cities = config::default_city_dbs(&cli.data_dir);
+        cities = config::default_city_dbs(&cli.home());
     }
     if asn.is_none() {
-        asn = config::default_asn_db(&cli.data_dir);
+        asn = config::default_asn_db(&cli.home());
     }
     if cities.is_empty() && asn.is_none() {
         eprintln!("note: no GeoIP database found, events get no geoip fields (see README: GeoIP)");
@@ -264,7 +270,7 @@ async fn ingest(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
         endpoint: args.endpoint_url.clone(),
         ..Default::default()
     };
-    let report = run_ingest_from(&cli.data_dir, enricher, config, &args.paths, &s3).await?;
+    let report = run_ingest_from(&cli.data_dir, &cli.home(), enricher, config, &args.paths, &s3).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
@@ -272,12 +278,21 @@ async fn ingest(cli: &Cli, args: &IngestArgs) -> Result<ExitCode> {
 }
 
 async fn run_ingest(
-    data_dir: &Path,
+    data_dir: &DataDir,
+    home: &Path,
     enricher: Enricher,
     config: IngestConfig,
     paths: &[PathBuf],
 ) -> Result<IngestReport> {
-    run_ingest_from(data_dir, enricher, config, paths, &trailscope_s3::Connection::default()).await
+    run_ingest_from(
+        data_dir,
+        home,
+        enricher,
+        config,
+        paths,
+        &trailscope_s3::Connection::default(),
+    )
+    .await
 }
 
 /// Finds what `inputs` name: local files and folders, and `s3://bucket/prefix` locations
@@ -307,7 +322,8 @@ async fn discover_inputs(inputs: &[PathBuf], s3: &trailscope_s3::Connection) -> 
 }
 
 async fn run_ingest_from(
-    data_dir: &Path,
+    data_dir: &DataDir,
+    home: &Path,
     enricher: Enricher,
     config: IngestConfig,
     paths: &[PathBuf],
@@ -320,7 +336,7 @@ async fn run_ingest_from(
     let mut ingestor = Ingestor {
         lake: &mut lake,
         enricher,
-        quarantine: QuarantineLog::new(&state_dir(data_dir)),
+        quarantine: QuarantineLog::new(&state_dir(home)),
         config,
         counters,
     };
@@ -393,7 +409,7 @@ fn finish_ingest(r: &IngestReport) -> ExitCode {
     }
 }
 
-async fn stats(data_dir: &Path, f: Format) -> Result<ExitCode> {
+async fn stats(data_dir: &DataDir, f: Format) -> Result<ExitCode> {
     let lake = open_lake(data_dir).await?;
     let t = lake.table_stats()?;
     let ctx = trailscope_query::session(&lake).await?;
@@ -429,8 +445,8 @@ async fn stats(data_dir: &Path, f: Format) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn quarantine(data_dir: &Path, f: Format) -> Result<ExitCode> {
-    let log = QuarantineLog::new(&state_dir(data_dir));
+fn quarantine(home: &Path, f: Format) -> Result<ExitCode> {
+    let log = QuarantineLog::new(&state_dir(home));
     let entries = log.read()?;
     if entries.is_empty() {
         eprintln!("nothing is quarantined");
@@ -455,7 +471,7 @@ fn quarantine(data_dir: &Path, f: Format) -> Result<ExitCode> {
 }
 
 async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode> {
-    let out = args.out.clone().unwrap_or_else(|| cli.data_dir.join("demo-input"));
+    let out = args.out.clone().unwrap_or_else(|| cli.home().join("demo-input"));
     let spec = trailscope_synth::Spec::ending_today(args.seed, args.events, args.days);
     eprintln!(
         "generating {} events over {} days into {}",
@@ -478,6 +494,7 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode> {
     let enricher = enricher(cli)?;
     let report = run_ingest(
         &cli.data_dir,
+        &cli.home(),
         enricher,
         IngestConfig::default(),
         std::slice::from_ref(&out),
@@ -486,7 +503,7 @@ async fn demo(cli: &Cli, args: &DemoArgs) -> Result<ExitCode> {
     let code = finish_ingest(&report);
     eprintln!(
         "try: trailscope --data-dir {} sql \"SELECT eventname, count(*) AS n FROM cloudtrail WHERE eventsource = 'ecs.amazonaws.com' GROUP BY 1 ORDER BY n DESC LIMIT 10\"",
-        cli.data_dir.display()
+        cli.data_dir
     );
     if args.no_serve {
         return Ok(code);

@@ -51,11 +51,11 @@ pub struct UserEntry {
 }
 
 impl FileConfig {
-    pub fn load(explicit: Option<&Path>, data_dir: &Path) -> Result<Self> {
+    pub fn load(explicit: Option<&Path>, home: &Path) -> Result<Self> {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => {
-                let p = data_dir.join("trailscope.toml");
+                let p = home.join("trailscope.toml");
                 if !p.exists() {
                     return Ok(Self::default());
                 }
@@ -69,9 +69,9 @@ impl FileConfig {
 }
 
 /// Where trailscope looks for databases when none is configured, in order.
-pub fn default_city_dbs(data_dir: &Path) -> Vec<PathBuf> {
+pub fn default_city_dbs(home: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    let geo_dir = data_dir.join("geoip");
+    let geo_dir = home.join("geoip");
     if let Ok(entries) = std::fs::read_dir(&geo_dir) {
         let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         names.sort();
@@ -111,8 +111,8 @@ pub fn default_city_dbs(data_dir: &Path) -> Vec<PathBuf> {
     Vec::new()
 }
 
-pub fn default_asn_db(data_dir: &Path) -> Option<PathBuf> {
-    let geo_dir = data_dir.join("geoip");
+pub fn default_asn_db(home: &Path) -> Option<PathBuf> {
+    let geo_dir = home.join("geoip");
     if let Ok(entries) = std::fs::read_dir(&geo_dir) {
         let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         names.sort();

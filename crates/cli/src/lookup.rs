@@ -61,13 +61,13 @@ pub struct LookupArgs {
 
 /// Where the key that seals `NextToken`s lives, so tokens survive restarts and work across the
 /// CLI and the server of one data directory.
-pub fn token_key_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("_trailscope").join("lookup-token.key")
+pub fn token_key_path(home: &Path) -> PathBuf {
+    crate::commands::state_dir(home).join("lookup-token.key")
 }
 
 /// Reads the token key, creating it (owner-only) on first use.
-pub fn token_key(data_dir: &Path) -> Result<TokenKey> {
-    let path = token_key_path(data_dir);
+pub fn token_key(home: &Path) -> Result<TokenKey> {
+    let path = token_key_path(home);
     let mut bytes = [0u8; token::KEY_BYTES];
     match std::fs::read(&path) {
         Ok(b) if b.len() == token::KEY_BYTES => {
@@ -95,7 +95,7 @@ pub fn token_key(data_dir: &Path) -> Result<TokenKey> {
             .write_all(&bytes)
             .with_context(|| format!("cannot write {}", path.display()))?,
         // Another process made it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return token_key(data_dir),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return token_key(home),
         Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
     }
     Ok(TokenKey::new(bytes))
@@ -249,7 +249,7 @@ enum Pager {
     /// The table versions read so far: the current one, and the one a `--starting-token`
     /// names (so pages stay on the version the first page read).
     Local {
-        data_dir: PathBuf,
+        location: trailscope_lake::Location,
         versions: Vec<LocalVersion>,
         key: TokenKey,
     },
@@ -266,7 +266,7 @@ impl Pager {
     async fn page(&mut self, body: &Json) -> Result<Json> {
         match self {
             Pager::Local {
-                data_dir,
+                location,
                 versions,
                 key,
             } => {
@@ -285,7 +285,7 @@ impl Pager {
                     let Some(v) = c.version else {
                         bail!("the token is for an empty table version; start again without --starting-token");
                     };
-                    let lake = trailscope_lake::Lake::open_version(&crate::commands::table_dir(data_dir), v)
+                    let lake = trailscope_lake::Lake::open_version(location.clone(), v)
                         .await
                         .with_context(|| format!("table version {v} of the token can no longer be read; start again without --starting-token"))?;
                     versions.push(LocalVersion::open(&lake).await?);
@@ -385,9 +385,9 @@ async fn pager(cli: &Cli, args: &LookupArgs) -> Result<Pager> {
         None => {
             let lake = crate::commands::open_lake(&cli.data_dir).await?;
             Ok(Pager::Local {
-                data_dir: cli.data_dir.clone(),
+                location: lake.location().clone(),
                 versions: vec![LocalVersion::open(&lake).await?],
-                key: token_key(&cli.data_dir)?,
+                key: token_key(&cli.home())?,
             })
         }
     }

@@ -7,6 +7,7 @@ mod awsformat;
 mod awstable;
 mod commands;
 mod config;
+mod datadir;
 mod lookup;
 mod progress;
 mod s3;
@@ -30,15 +31,21 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
     propagate_version = true
 )]
 pub struct Cli {
-    /// Where the table and trailscope's state live.
+    /// Where the table and trailscope's state live: a local directory, or s3://bucket/prefix for
+    /// the table in S3 (credentials and endpoint from the standard AWS chain and variables).
     #[arg(
         long,
         global = true,
         env = "TRAILSCOPE_DATA_DIR",
-        default_value = "./trailscope-data"
+        default_value = "./trailscope-data",
+        value_name = "DIR|S3_URL"
     )]
-    pub data_dir: PathBuf,
-    /// Config file (default: <data-dir>/trailscope.toml when it exists).
+    pub data_dir: datadir::DataDir,
+    /// Where local state lives (quarantine list, sources' state, saved objects, trailscope.toml,
+    /// geoip/): default the data directory, or ./trailscope-state when the table is in S3.
+    #[arg(long, global = true, env = "TRAILSCOPE_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Config file (default: <state-dir>/trailscope.toml when it exists).
     #[arg(long, global = true)]
     pub config: Option<PathBuf>,
     /// GeoIP City database (MaxMind GeoLite2/GeoIP2 or DB-IP .mmdb); repeat for DB-IP's separate
@@ -56,6 +63,13 @@ pub struct Cli {
     pub log: String,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The local directory for state (see `--state-dir`).
+    pub fn home(&self) -> PathBuf {
+        self.data_dir.home(self.state_dir.as_deref())
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,7 +208,7 @@ pub struct DemoArgs {
     /// Days of history, ending today.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
-    /// Where to write the generated files (default: <data-dir>/demo-input).
+    /// Where to write the generated files (default: <state-dir>/demo-input).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Only generate the files.

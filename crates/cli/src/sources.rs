@@ -49,13 +49,13 @@ pub enum SourcesAction {
 }
 
 /// Where sources keep their state.
-pub fn sources_dir(data_dir: &Path) -> PathBuf {
-    state_dir(data_dir).join("sources")
+pub fn sources_dir(home: &Path) -> PathBuf {
+    state_dir(home).join("sources")
 }
 
 /// The validated `[[sources]]` of the config file.
 pub fn configured(cli: &Cli) -> Result<Vec<Source>> {
-    let file = FileConfig::load(cli.config.as_deref(), &cli.data_dir)?;
+    let file = FileConfig::load(cli.config.as_deref(), &cli.home())?;
     let mut out: Vec<Source> = Vec::new();
     for c in &file.sources {
         let s = c.validate()?;
@@ -73,7 +73,7 @@ pub async fn runner(cli: &Cli) -> Result<Option<trailscope_sources::Runner>> {
     if sources.is_empty() {
         return Ok(None);
     }
-    let dir = sources_dir(&cli.data_dir);
+    let dir = sources_dir(&cli.home());
     let mut pollers = Vec::new();
     for s in sources {
         pollers.push(Poller::new(s, &dir).await?);
@@ -81,7 +81,7 @@ pub async fn runner(cli: &Cli) -> Result<Option<trailscope_sources::Runner>> {
     let sink = Sink {
         lake: open_lake(&cli.data_dir).await?,
         enricher: enricher(cli)?,
-        quarantine: QuarantineLog::new(&state_dir(&cli.data_dir)),
+        quarantine: QuarantineLog::new(&state_dir(&cli.home())),
         config: IngestConfig::default(),
     };
     Ok(Some(trailscope_sources::Runner::new(pollers, sink)))
@@ -113,7 +113,7 @@ fn list(cli: &Cli, format: crate::OutputFormat) -> Result<ExitCode> {
         eprintln!("no sources configured: add [[sources]] to trailscope.toml (see docs/s3.md)");
         return Ok(ExitCode::SUCCESS);
     }
-    let dir = sources_dir(&cli.data_dir);
+    let dir = sources_dir(&cli.home());
     let states = sources
         .iter()
         .map(|s| SourceState::load(&state_path(&dir, &s.name)))
@@ -172,10 +172,10 @@ async fn poll(cli: &Cli, names: &[String], commit_bytes: u64) -> Result<ExitCode
             anyhow::bail!("no source named '{n}' in the config");
         }
     }
-    let dir = sources_dir(&cli.data_dir);
+    let dir = sources_dir(&cli.home());
     let mut lake = open_lake(&cli.data_dir).await?;
     let enricher = enricher(cli)?;
-    let quarantine = QuarantineLog::new(&state_dir(&cli.data_dir));
+    let quarantine = QuarantineLog::new(&state_dir(&cli.home()));
     let mut code = ExitCode::SUCCESS;
     for source in sources
         .into_iter()
@@ -229,7 +229,7 @@ fn retry(cli: &Cli, name: &str, key: Option<&str>) -> Result<ExitCode> {
     if !sources.iter().any(|s| s.name == name) {
         anyhow::bail!("no source named '{name}' in the config");
     }
-    let dir = sources_dir(&cli.data_dir);
+    let dir = sources_dir(&cli.home());
     let state = SourceState::load(&state_path(&dir, name))?;
     let n = state
         .quarantined

@@ -4,13 +4,14 @@
 //! its life cycle: create or open, stream batches into Parquet files, commit a group of objects
 //! atomically, compact (`optimize`) and vacuum. Knows nothing of where events come from.
 
+mod location;
 mod stats;
 
+pub use location::Location;
 pub use stats::{TableStats, partition_day};
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU64;
-use std::path::Path;
 
 use arrow::record_batch::RecordBatch;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
@@ -50,6 +51,16 @@ pub enum LakeError {
     },
     #[error("reading table metadata failed: {0}")]
     Read(#[source] DeltaTableError),
+    #[error(
+        "the store at {location} overwrote an object written with If-None-Match: *, so two writers could both write one table version and lose data; trailscope does not write there (use AWS S3, MinIO, SeaweedFS or another store with conditional writes)"
+    )]
+    NoConditionalPut { location: String },
+    #[error("cannot write to the store at {location}: {source}")]
+    Store {
+        location: String,
+        #[source]
+        source: deltalake::ObjectStoreError,
+    },
 }
 
 /// Target size of the Parquet files ingest writes, and of the files `optimize` produces.
@@ -87,9 +98,12 @@ fn lost_race(e: &DeltaTableError) -> bool {
 
 pub struct Lake {
     table: DeltaTable,
-    location: String,
+    location: Location,
     /// The objects committed up to a version, read once and then extended commit by commit.
     ledger: Option<Ledger>,
+    /// Whether the store was seen to refuse a second create of one object (checked before the
+    /// first commit to a store; a local directory always does).
+    arbitrated: bool,
 }
 
 /// Every object with rows in the table as of `version`.
@@ -174,6 +188,14 @@ pub fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// Whether a Delta log exists at `location` (errors count as no).
+async fn table_exists(location: &Location) -> bool {
+    match location.builder().and_then(|b| b.build()) {
+        Ok(t) => t.verify_deltatable_existence().await.unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
 fn open_err(location: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
     move |source| LakeError::Open {
         location: location.to_string(),
@@ -182,57 +204,72 @@ fn open_err(location: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
 }
 
 impl Lake {
-    /// Opens the table at `location` (a local directory), creating it when absent.
-    pub async fn open_or_create(location: &Path) -> Result<Self, LakeError> {
-        let display = location.display().to_string();
-        let url = deltalake::ensure_table_uri(&display).map_err(open_err(&display))?;
-        // Opening a location without a log makes delta-rs log an error; look first.
-        let exists = location.join("_delta_log").is_dir();
-        let table = if exists {
-            deltalake::open_table(url).await.map_err(open_err(&display))?
+    /// Opens the table at `location`, creating it when absent.
+    pub async fn open_or_create(location: impl Into<Location>) -> Result<Self, LakeError> {
+        let location = location.into();
+        let display = location.to_string();
+        let table = location.builder().and_then(|b| b.build()).map_err(open_err(&display))?;
+        // Loading a location without a log makes delta-rs log an error; look first.
+        let table = if table.verify_deltatable_existence().await.map_err(open_err(&display))? {
+            Self::load(&location, None).await?
         } else {
-            let table = deltalake::DeltaTableBuilder::from_url(url)
-                .and_then(|b| b.build())
-                .map_err(open_err(&display))?;
-            let arrow_schema = schema::table_schema();
-            let kernel: StructType = arrow_schema.as_ref().try_into_kernel().map_err(|e| LakeError::Open {
-                location: display.clone(),
-                source: DeltaTableError::from(e),
-            })?;
-            table
-                .create()
-                .with_table_name("cloudtrail")
-                .with_comment("AWS CloudTrail events (trailscope)")
-                .with_columns(kernel.fields().cloned())
-                .with_partition_columns([schema::EVENT_DATE])
-                .with_configuration([
-                    ("delta.checkpointInterval", Some("20")),
-                    ("delta.dataSkippingStatsColumns", Some(STATS_COLUMNS)),
-                ])
-                .with_save_mode(SaveMode::Ignore)
-                .await
-                .map_err(open_err(&display))?
+            match Self::create(table).await {
+                Ok(t) => t,
+                // Another writer created it meanwhile (both saw no log; its version 0 won).
+                Err(e) if table_exists(&location).await => {
+                    tracing::debug!(error = %e, "the table was created by another writer; opening it");
+                    Self::load(&location, None).await?
+                }
+                Err(e) => return Err(open_err(&display)(e)),
+            }
         };
         let lake = Self {
+            arbitrated: location.is_local(),
             table,
-            location: display,
+            location,
             ledger: None,
         };
         lake.check_schema()?;
         Ok(lake)
     }
 
+    async fn create(table: DeltaTable) -> Result<DeltaTable, DeltaTableError> {
+        let arrow_schema = schema::table_schema();
+        let kernel: StructType = arrow_schema.as_ref().try_into_kernel()?;
+        table
+            .create()
+            .with_table_name("cloudtrail")
+            .with_comment("AWS CloudTrail events (trailscope)")
+            .with_columns(kernel.fields().cloned())
+            .with_partition_columns([schema::EVENT_DATE])
+            .with_configuration([
+                ("delta.checkpointInterval", Some("20")),
+                ("delta.dataSkippingStatsColumns", Some(STATS_COLUMNS)),
+            ])
+            .with_save_mode(SaveMode::Ignore)
+            .await
+    }
+
+    async fn load(location: &Location, version: Option<u64>) -> Result<DeltaTable, LakeError> {
+        let display = location.to_string();
+        let mut table = location.builder().and_then(|b| b.build()).map_err(open_err(&display))?;
+        match version {
+            Some(v) => table.load_version(v).await,
+            None => table.load().await,
+        }
+        .map_err(open_err(&display))?;
+        Ok(table)
+    }
+
     /// The existing table at `location` as it was at `version`, for a reader that must see one
     /// version throughout (LookupEvents pages). Fails once `vacuum` removed that version's files.
-    pub async fn open_version(location: &Path, version: u64) -> Result<Self, LakeError> {
-        let display = location.display().to_string();
-        let url = deltalake::ensure_table_uri(&display).map_err(open_err(&display))?;
-        let table = deltalake::open_table_with_version(url, version)
-            .await
-            .map_err(open_err(&display))?;
+    pub async fn open_version(location: impl Into<Location>, version: u64) -> Result<Self, LakeError> {
+        let location = location.into();
+        let table = Self::load(&location, Some(version)).await?;
         let lake = Self {
+            arbitrated: location.is_local(),
             table,
-            location: display,
+            location,
             ledger: None,
         };
         lake.check_schema()?;
@@ -249,13 +286,13 @@ impl Lake {
             .collect();
         if names != expected {
             return Err(LakeError::SchemaMismatch {
-                location: self.location.clone(),
+                location: self.location.to_string(),
             });
         }
         Ok(())
     }
 
-    pub fn location(&self) -> &str {
+    pub fn location(&self) -> &Location {
         &self.location
     }
 
@@ -295,6 +332,10 @@ impl Lake {
             return Ok(Commit::Empty);
         }
         metadata.insert(OBJECT_IDS.to_string(), serde_json::Value::from(objects.to_vec()));
+        if !self.arbitrated {
+            self.check_conditional_put().await?;
+            self.arbitrated = true;
+        }
         loop {
             let ledger = self.sync_ledger().await?;
             let overlap: Vec<String> = objects.iter().filter(|o| ledger.ids.contains(*o)).cloned().collect();
@@ -332,6 +373,37 @@ impl Lake {
                 Err(e) => return Err(LakeError::Commit(e)),
             }
         }
+    }
+
+    /// Commits are arbitrated by the store refusing to create a log entry that exists
+    /// (`PutMode::Create`, `If-None-Match: *` on S3). A store that silently overwrites instead
+    /// would let two writers both "win" a version, losing one's rows: create a probe object
+    /// twice, and refuse to write unless the second is refused.
+    async fn check_conditional_put(&self) -> Result<(), LakeError> {
+        use deltalake::logstore::object_store::{PutMode, PutOptions, PutPayload};
+        // Below `_`: not part of the table for Delta readers, and never vacuumed.
+        let key = deltalake::Path::from("_trailscope/conditional-put-probe");
+        let store = self.table.object_store();
+        for _ in 0..2 {
+            let options = PutOptions {
+                mode: PutMode::Create,
+                ..Default::default()
+            };
+            let payload = PutPayload::from_static(b"trailscope: a second create of this object must fail\n");
+            match store.put_opts(&key, payload, options).await {
+                Ok(_) => {}
+                Err(deltalake::ObjectStoreError::AlreadyExists { .. }) => return Ok(()),
+                Err(source) => {
+                    return Err(LakeError::Store {
+                        location: self.location.to_string(),
+                        source,
+                    });
+                }
+            }
+        }
+        Err(LakeError::NoConditionalPut {
+            location: self.location.to_string(),
+        })
     }
 
     /// Brings the ledger to the table's current version: read whole the first time, then

@@ -56,10 +56,13 @@ pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
     table
         .update_datafusion_session(&ctx.state())
         .map_err(|e| QueryError::Execution(e.into()))?;
-    // Local tables are read with DataFusion's own Parquet scan (single struct leaves, see
-    // scan.rs); others through delta-rs.
+    // Read with DataFusion's own Parquet scan (single struct leaves, see scan.rs); through
+    // delta-rs if the log cannot be listed that way.
     let provider: Arc<dyn datafusion::catalog::TableProvider> = match scan::LakeFiles::open(lake) {
-        Some(files) => Arc::new(files),
+        Some(files) => {
+            files.register_store(&ctx);
+            Arc::new(files)
+        }
         None => table.table_provider().await.map_err(QueryError::Execution)?,
     };
     ctx.register_table(STORED_TABLE, provider).map_err(classify)?;

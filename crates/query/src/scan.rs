@@ -5,8 +5,9 @@
 //! (`useridentity['arn']`) to single Parquet leaves. delta-rs's scan projects whole root columns,
 //! so a query for one field of `useridentity` or `geoip` decoded all of its leaves.
 //!
-//! Used for local tables, whose files the default `file://` object store reaches; our tables use
-//! no deletion vectors or column mapping, which this scan would not honour (checked on open).
+//! Files are read through the table's own object store (the local file system, or the S3 bucket
+//! the table lives in), registered with the session under its scheme and bucket. Our tables use
+//! no deletion vectors or column mapping, which this scan would not honour.
 
 use std::sync::Arc;
 
@@ -22,12 +23,13 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
+use deltalake::ObjectStore;
 use trailscope_cloudtrail::schema;
 
 /// One data file of the version.
 #[derive(Debug, Clone)]
 struct DataFile {
-    /// Absolute path (the local store's key).
+    /// The key in the store (for a local table, the absolute path without its leading `/`).
     path: String,
     size: u64,
     day: i32,
@@ -35,6 +37,9 @@ struct DataFile {
 
 #[derive(Debug)]
 pub struct LakeFiles {
+    /// The store's URL as DataFusion knows it (`file://`, `s3://bucket`), and the store.
+    store_url: ObjectStoreUrl,
+    store: Arc<dyn ObjectStore>,
     table_schema: SchemaRef,
     file_schema: SchemaRef,
     partition: FieldRef,
@@ -58,20 +63,18 @@ fn view_field(f: &Field) -> Field {
 }
 
 impl LakeFiles {
-    /// The files of `lake`'s current version, or `None` when they are not plain local files.
+    /// The files of `lake`'s current version, or `None` when they cannot be listed this way.
     pub fn open(lake: &trailscope_lake::Lake) -> Option<LakeFiles> {
-        let root = std::path::Path::new(lake.location());
-        if !root.is_absolute() && !root.exists() {
-            return None;
-        }
-        let root = std::fs::canonicalize(root).ok()?;
+        let root = lake.table().table_url();
+        let store_url = ObjectStoreUrl::parse(format!("{}://{}", root.scheme(), root.host_str().unwrap_or(""))).ok()?;
+        let prefix = deltalake::Path::from_url_path(root.path()).ok()?;
+        let store = lake.table().log_store().root_object_store(None);
         let snapshot = lake.table().snapshot().ok()?;
         let mut files = Vec::new();
         for f in snapshot.log_data() {
             let day = trailscope_lake::partition_day(&f.partition_values_map())?;
-            let path = root.join(f.path().as_ref());
             files.push(DataFile {
-                path: path.to_str()?.trim_start_matches('/').to_string(),
+                path: format!("{}/{}", prefix.as_ref(), f.path()),
                 size: u64::try_from(f.size()).ok()?,
                 day,
             });
@@ -85,11 +88,18 @@ impl LakeFiles {
         let mut all = file_fields;
         all.push(partition.as_ref().clone());
         Some(LakeFiles {
+            store_url,
+            store,
             table_schema: Arc::new(Schema::new(all)),
             file_schema,
             partition,
             files,
         })
+    }
+
+    /// Makes the table's store reachable by the session's scans.
+    pub fn register_store(&self, ctx: &datafusion::prelude::SessionContext) {
+        ctx.register_object_store(self.store_url.as_ref(), Arc::clone(&self.store));
     }
 
     /// Whether a file of `day` can hold rows passing `filters` (judged on `eventdate` bounds).
@@ -170,7 +180,7 @@ impl TableProvider for LakeFiles {
         // Footers and page indexes go to the session's metadata cache, as DataFusion's own
         // listing tables do: without it every query re-read them from every file, which was
         // most of the time of a query that bloom filters and statistics answer.
-        let store = state.runtime_env().object_store(ObjectStoreUrl::local_filesystem())?;
+        let store = Arc::clone(&self.store);
         let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
         source = source.with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
         if let Some(predicate) = filters.iter().cloned().reduce(Expr::and) {
@@ -201,7 +211,7 @@ impl TableProvider for LakeFiles {
             };
             return Ok(Arc::new(datafusion::physical_plan::empty::EmptyExec::new(schema)));
         }
-        let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), Arc::new(source))
+        let config = FileScanConfigBuilder::new(self.store_url.clone(), Arc::new(source))
             .with_file_groups(groups)
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)

@@ -81,6 +81,26 @@ fn statement(action: &str, resource: &str, prefix_condition: Option<&str>) -> St
     serde_json::to_string_pretty(&s).unwrap_or_default()
 }
 
+/// The IAM policy for a trailscope table kept at `url` (`--data-dir s3://…`): list its prefix,
+/// read and write its objects. Readers need only the first two; `optimize --vacuum` also
+/// needs `s3:DeleteObject`. No DynamoDB: commits are conditional puts.
+pub fn table_policy(url: &S3Url) -> String {
+    let prefix = url.prefix.trim_matches('/');
+    let objects = if prefix.is_empty() {
+        format!("arn:aws:s3:::{}/*", url.bucket)
+    } else {
+        format!("arn:aws:s3:::{}/{prefix}/*", url.bucket)
+    };
+    let mut list =
+        json!({"Effect": "Allow", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{}", url.bucket)});
+    if !prefix.is_empty() {
+        list["Condition"] = json!({"StringLike": {"s3:prefix": [format!("{prefix}/*")]}});
+    }
+    let objects =
+        json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": objects});
+    serde_json::to_string_pretty(&json!({"Version": "2012-10-17", "Statement": [list, objects]})).unwrap_or_default()
+}
+
 /// [`explain`] for an error as object_store reports it.
 pub fn explain_error(e: &object_store::Error, url: &S3Url, action: &str, key: Option<&str>) -> String {
     explain(&classify(e), url, action, key)
@@ -214,6 +234,19 @@ mod tests {
             get.contains("\"Resource\": \"arn:aws:s3:::trail/AWSLogs/1/*\""),
             "{get}"
         );
+    }
+
+    #[test]
+    fn the_table_policy_covers_its_prefix_only() {
+        let url = S3Url::parse("s3://lake/prod/").expect("url");
+        let p: serde_json::Value = serde_json::from_str(&table_policy(&url)).expect("json");
+        assert_eq!(p["Statement"][0]["Resource"], "arn:aws:s3:::lake");
+        assert_eq!(p["Statement"][0]["Condition"]["StringLike"]["s3:prefix"][0], "prod/*");
+        assert_eq!(p["Statement"][1]["Resource"], "arn:aws:s3:::lake/prod/*");
+        let whole = S3Url::parse("s3://lake").expect("url");
+        let p: serde_json::Value = serde_json::from_str(&table_policy(&whole)).expect("json");
+        assert_eq!(p["Statement"][1]["Resource"], "arn:aws:s3:::lake/*");
+        assert!(p["Statement"][0].get("Condition").is_none());
     }
 
     #[tokio::test]

@@ -7,7 +7,7 @@ mod check;
 mod classify;
 mod credentials;
 
-pub use check::{Check, Step, check, explain, explain_error};
+pub use check::{Check, Step, check, explain, explain_error, table_policy};
 pub use classify::{Failure, classify};
 pub use credentials::SdkChain;
 

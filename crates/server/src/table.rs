@@ -41,7 +41,7 @@ const KEPT_VERSIONS: usize = 4;
 #[derive(Debug)]
 pub struct Table {
     current: RwLock<Arc<Snapshot>>,
-    location: String,
+    location: trailscope_lake::Location,
     earlier: Mutex<Vec<Arc<Snapshot>>>,
 }
 
@@ -72,7 +72,7 @@ impl Table {
     pub async fn open(lake: &Lake) -> Result<Table, TableError> {
         Ok(Table {
             current: RwLock::new(Arc::new(snapshot(lake).await?)),
-            location: lake.location().to_string(),
+            location: lake.location().clone(),
             earlier: Mutex::new(Vec::new()),
         })
     }
@@ -95,7 +95,7 @@ impl Table {
         if let Some(s) = kept {
             return Ok(s);
         }
-        let lake = Lake::open_version(std::path::Path::new(&self.location), v)
+        let lake = Lake::open_version(self.location.clone(), v)
             .await
             .map_err(|_| TableError::Gone(Some(v)))?;
         let opened = Arc::new(snapshot(&lake).await?);

@@ -9,6 +9,7 @@ mod crash;
 mod geoip;
 mod lookup;
 mod s3;
+mod s3_table;
 mod serve;
 mod sources;
 mod ui;

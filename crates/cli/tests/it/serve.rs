@@ -48,17 +48,24 @@ pub(crate) fn start(data: &Path, log: &Path, extra: &[&str], token: Option<&str>
         Some(t) => cmd.env("TRAILSCOPE_API_TOKENS", t),
         None => cmd.env_remove("TRAILSCOPE_API_TOKENS"),
     };
-    let mut child = cmd.spawn().expect("start trailscope serve");
-    let addr = listening_addr(&mut child).unwrap_or_else(|line| {
-        panic!(
-            "no address in {line:?}; log: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        )
-    });
-    Server {
-        child,
-        addr,
-        log: log.to_path_buf(),
+    Server::spawn(cmd, log)
+}
+
+impl Server {
+    /// Starts a `serve` command whose stdout is piped, and waits for its address.
+    pub(crate) fn spawn(mut cmd: std::process::Command, log: &Path) -> Server {
+        let mut child = cmd.spawn().expect("start trailscope serve");
+        let addr = listening_addr(&mut child).unwrap_or_else(|line| {
+            panic!(
+                "no address in {line:?}; log: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            )
+        });
+        Server {
+            child,
+            addr,
+            log: log.to_path_buf(),
+        }
     }
 }
 

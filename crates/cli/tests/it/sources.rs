@@ -283,9 +283,9 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-struct Proxy {
+pub(crate) struct Proxy {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Drop for Proxy {
@@ -295,7 +295,7 @@ impl Drop for Proxy {
     }
 }
 
-fn start_proxy(upstream: &str, rate: f64) -> Proxy {
+pub(crate) fn start_proxy(upstream: &str, rate: f64) -> Proxy {
     let mut child = Command::new("python3")
         .arg(repo().join("tests/python/fault_proxy.py"))
         .args([upstream, "--rate", &rate.to_string(), "--seed", "3"])
@@ -317,7 +317,7 @@ fn start_proxy(upstream: &str, rate: f64) -> Proxy {
     }
 }
 
-fn proxy_call(p: &Proxy, path: &str, body: &str) -> serde_json::Value {
+pub(crate) fn proxy_call(p: &Proxy, path: &str, body: &str) -> serde_json::Value {
     let out = Command::new("python3")
         .args([
             "-c",
