@@ -35,10 +35,22 @@ pub(crate) fn format(f: OutputFormat) -> Format {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    // With the table in S3, local state goes to a folder of the working directory unless one
+    // is chosen: a service and a shell in different directories would not share it.
+    if let (DataDir::S3(_), None, false) = (
+        &cli.data_dir,
+        &cli.state_dir,
+        matches!(cli.command, Command::HashPassword),
+    ) {
+        eprintln!(
+            "note: local state (quarantine list, sources, saved objects, trailscope.toml) is in {}; choose with --state-dir or TRAILSCOPE_STATE_DIR",
+            crate::datadir::DEFAULT_REMOTE_STATE
+        );
+    }
     match &cli.command {
         Command::Ingest(args) => ingest(&cli, args).await,
         Command::Sql(args) => {
-            let lake = open_lake(&cli.data_dir).await?;
+            let lake = cli.data_dir.open_existing().await?;
             let ctx = trailscope_query::session(&lake).await?;
             let batches = trailscope_query::sql(&ctx, &args.query).await?;
             print(&batches, format(args.format))?;
@@ -47,7 +59,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Stats(args) => stats(&cli.data_dir, format(args.format)).await,
         Command::Quarantine(args) => quarantine(&cli.home(), format(args.format)),
         Command::Optimize(args) => {
-            let mut lake = open_lake(&cli.data_dir).await?;
+            let mut lake = cli.data_dir.open_existing().await?;
             let r = lake.optimize().await?;
             eprintln!(
                 "optimize: {} files removed, {} files added, {} partitions",
@@ -410,7 +422,7 @@ fn finish_ingest(r: &IngestReport) -> ExitCode {
 }
 
 async fn stats(data_dir: &DataDir, f: Format) -> Result<ExitCode> {
-    let lake = open_lake(data_dir).await?;
+    let lake = data_dir.open_existing().await?;
     let t = lake.table_stats()?;
     let ctx = trailscope_query::session(&lake).await?;
     let overview = trailscope_query::sql(

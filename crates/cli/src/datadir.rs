@@ -28,9 +28,9 @@ impl FromStr for DataDir {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.starts_with("s3://") {
-            trailscope_s3::S3Url::parse(s)
-                .map(DataDir::S3)
-                .map_err(|e| e.to_string())
+            let u = trailscope_s3::S3Url::parse(s).map_err(|e| e.to_string())?;
+            check_prefix(&u.prefix).map_err(|why| format!("'{s}': {why}"))?;
+            Ok(DataDir::S3(u))
         } else if s.contains("://") {
             Err(format!("'{s}': a data directory is a local path or s3://bucket/prefix"))
         } else {
@@ -77,10 +77,38 @@ impl DataDir {
         }
     }
 
-    /// Opens the table, creating it when absent.
+    /// Opens the table for writing, creating it when absent.
     pub async fn open(&self) -> Result<Lake> {
         let location = self.table().await?;
-        match (Lake::open_or_create(location).await, self) {
+        self.opened(Lake::open_or_create(location).await).await
+    }
+
+    /// Opens the table for reading. In S3 nothing is created: a mistyped prefix says so rather
+    /// than creating an empty table. (A local data directory gets its empty table, as ever.)
+    pub async fn open_existing(&self) -> Result<Lake> {
+        if let DataDir::Local(_) = self {
+            return self.open().await;
+        }
+        let location = self.table().await?;
+        let opened = Lake::open(location).await;
+        if let (Err(trailscope_lake::LakeError::NotFound { .. }), DataDir::S3(u)) = (&opened, self) {
+            // The table's own URL given as the data directory (…/cloudtrail): say so.
+            if let Ok(Location::Store { url, store }) = self.table().await {
+                let parent = url.as_str().trim_end_matches('/').strip_suffix(&format!("/{TABLE}"));
+                if let Some(Ok(parent_url)) = parent.map(url::Url::parse)
+                    && Lake::open(Location::Store { url: parent_url, store }).await.is_ok()
+                {
+                    anyhow::bail!(
+                        "{u} is itself the table; pass the folder above it as --data-dir (the table is its {TABLE}/ folder)"
+                    );
+                }
+            }
+        }
+        self.opened(opened).await
+    }
+
+    async fn opened(&self, result: Result<Lake, trailscope_lake::LakeError>) -> Result<Lake> {
+        match (result, self) {
             (Ok(lake), _) => Ok(lake),
             // S3's answer in the access check's words, rather than delta-rs's chain of wrappers
             // each repeating the XML.
@@ -107,23 +135,45 @@ pub fn s3_failure(e: &(dyn std::error::Error + 'static)) -> Option<trailscope_s3
 
 /// What to tell the user about a failed request to the table's bucket.
 pub fn explain(failure: &trailscope_s3::Failure, u: &trailscope_s3::S3Url) -> String {
+    use trailscope_s3::Failure;
     match failure {
-        trailscope_s3::Failure::Denied => format!(
+        Failure::Denied => format!(
             "access denied: a table in S3 needs the right to list its prefix and to read and write its objects. Grant it with this IAM policy:\n{}",
             trailscope_s3::table_policy(u)
         ),
+        Failure::WrongRegion => format!(
+            "the bucket {} is in another region than the one asked: set AWS_REGION to the bucket's region",
+            u.bucket
+        ),
+        Failure::BadCredentials { code } if code == "NoCredentials" => "no AWS credentials were found for the table: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (shared config, SSO), or run where a role is attached (web identity, ECS task role, EC2 instance profile)".into(),
+        Failure::Other { detail } => format!("S3 refused a request: {detail}"),
         other => trailscope_s3::explain(other, u, "ListBucket", None),
     }
 }
 
-/// `s3://bucket/prefix` → `s3://bucket/prefix/cloudtrail` (`s3://bucket/cloudtrail` without one).
+/// A table prefix uses S3's safe key characters only (letters, digits, `! - _ . ( )`), in
+/// non-empty segments other than `.` and `..`: others change meaning in URLs or get
+/// percent-encoded on the way to the store.
+fn check_prefix(prefix: &str) -> Result<(), String> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "!-_.()".contains(c);
+    for segment in prefix.trim_matches('/').split('/').filter(|s| !s.is_empty()) {
+        if segment == "." || segment == ".." {
+            return Err(format!("'{segment}' cannot be a folder of a table location"));
+        }
+        if let Some(c) = segment.chars().find(|c| !safe(*c)) {
+            return Err(format!(
+                "'{c}' in a table location: use letters, digits and ! - _ . ( ) in its prefix"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `s3://bucket/prefix` → `s3://bucket/prefix/cloudtrail` (`s3://bucket/cloudtrail` without
+/// one). The prefix passed [`check_prefix`].
 fn table_url(u: &trailscope_s3::S3Url) -> Result<url::Url> {
-    let prefix = u.prefix.trim_matches('/');
-    let path = if prefix.is_empty() {
-        TABLE.to_string()
-    } else {
-        format!("{prefix}/{TABLE}")
-    };
+    let segments: Vec<&str> = u.prefix.split('/').filter(|s| !s.is_empty()).chain([TABLE]).collect();
+    let path = segments.join("/");
     url::Url::parse(&format!("s3://{}/{path}", u.bucket))
         .with_context(|| format!("'{u}' is not a usable table location"))
 }
@@ -141,6 +191,7 @@ mod tests {
         assert_eq!(table("s3://my-lake"), "s3://my-lake/cloudtrail");
         assert_eq!(table("s3://my-lake/"), "s3://my-lake/cloudtrail");
         assert_eq!(table("s3://my-lake/prod/trail/"), "s3://my-lake/prod/trail/cloudtrail");
+        assert_eq!(table("s3://my-lake//prod//"), "s3://my-lake/prod/cloudtrail");
     }
 
     #[test]
@@ -152,5 +203,15 @@ mod tests {
         assert_eq!(local.home(None), PathBuf::from("data"));
         assert!("gs://x/y".parse::<DataDir>().is_err());
         assert!("s3://NO".parse::<DataDir>().is_err());
+        for odd in [
+            "s3://lake/a#b/",
+            "s3://lake/a?b",
+            "s3://lake/a/../b",
+            "s3://lake/a~b",
+            "s3://lake/a b",
+        ] {
+            assert!(odd.parse::<DataDir>().is_err(), "{odd}");
+        }
+        assert!("s3://lake/prod-1/trail_2.x(a)!/".parse::<DataDir>().is_ok());
     }
 }

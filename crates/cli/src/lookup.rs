@@ -383,7 +383,7 @@ async fn pager(cli: &Cli, args: &LookupArgs) -> Result<Pager> {
             })
         }
         None => {
-            let lake = crate::commands::open_lake(&cli.data_dir).await?;
+            let lake = cli.data_dir.open_existing().await?;
             Ok(Pager::Local {
                 location: lake.location().clone(),
                 versions: vec![LocalVersion::open(&lake).await?],

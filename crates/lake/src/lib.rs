@@ -52,9 +52,13 @@ pub enum LakeError {
     #[error("reading table metadata failed: {0}")]
     Read(#[source] DeltaTableError),
     #[error(
-        "the store at {location} overwrote an object written with If-None-Match: *, so two writers could both write one table version and lose data; trailscope does not write there (use AWS S3, MinIO, SeaweedFS or another store with conditional writes)"
+        "the store at {location} does not refuse a second create of one object ({detail}), so two writers could both write one table version and lose data; trailscope does not write there (use AWS S3, MinIO or another store with conditional writes)"
     )]
-    NoConditionalPut { location: String },
+    NoConditionalPut { location: String, detail: String },
+    #[error(
+        "there is no trailscope table at {location} (ingest into it first; the table is the cloudtrail/ folder below the data directory)"
+    )]
+    NotFound { location: String },
     #[error("cannot write to the store at {location}: {source}")]
     Store {
         location: String,
@@ -124,6 +128,18 @@ enum Entry {
     Unknown,
 }
 
+/// Whether a log entry's `commitInfo` carries `commit_id`.
+fn entry_is_commit(bytes: &[u8], commit_id: &str) -> bool {
+    bytes.split(|b| *b == b'\n').any(|line| {
+        serde_json::from_slice::<serde_json::Value>(line).is_ok_and(|a| {
+            a.get("commitInfo")
+                .and_then(|i| i.get(COMMIT_ID))
+                .and_then(|v| v.as_str())
+                == Some(commit_id)
+        })
+    })
+}
+
 /// Reads one log entry (`_delta_log/<version>.json`, one action per line).
 fn ledger_entry(bytes: &[u8]) -> Entry {
     let (mut listed, mut changes, mut optimize) = (None, false, false);
@@ -188,6 +204,71 @@ pub fn writer_properties() -> WriterProperties {
         .build()
 }
 
+/// The commit-info key naming one commit attempt.
+const COMMIT_ID: &str = "trailscope.commit_id";
+
+/// An id no other commit attempt has: process, clock and a counter.
+fn new_commit_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{:x}-{nanos:x}-{:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn denied(e: &deltalake::ObjectStoreError) -> bool {
+    matches!(
+        e,
+        deltalake::ObjectStoreError::PermissionDenied { .. } | deltalake::ObjectStoreError::Unauthenticated { .. }
+    ) || e.to_string().contains("AccessDenied")
+}
+
+/// Commits are arbitrated by the store refusing to create a log entry that exists
+/// (`PutMode::Create`, `If-None-Match: *` on S3). A store that silently overwrites instead would
+/// let two writers both "win" a version, losing one's rows: create a probe object twice, and
+/// refuse to write unless the second is refused.
+async fn probe_conditional_put(table: &DeltaTable, location: &Location) -> Result<(), LakeError> {
+    use deltalake::logstore::object_store::{PutMode, PutOptions, PutPayload};
+    if location.is_local() {
+        return Ok(());
+    }
+    // Below `_`: not part of the table for Delta readers, and never vacuumed.
+    let key = deltalake::Path::from("_trailscope/conditional-put-probe");
+    let store = table.object_store();
+    for _ in 0..2 {
+        let options = PutOptions {
+            mode: PutMode::Create,
+            ..Default::default()
+        };
+        let payload = PutPayload::from_static(b"trailscope: a second create of this object must fail\n");
+        match store.put_opts(&key, payload, options).await {
+            Ok(_) => {}
+            Err(deltalake::ObjectStoreError::AlreadyExists { .. }) => return Ok(()),
+            Err(deltalake::ObjectStoreError::NotImplemented { .. }) => {
+                return Err(LakeError::NoConditionalPut {
+                    location: location.to_string(),
+                    detail: "conditional writes are switched off (AWS_CONDITIONAL_PUT=disabled?)".into(),
+                });
+            }
+            Err(source) => {
+                return Err(LakeError::Store {
+                    location: location.to_string(),
+                    source,
+                });
+            }
+        }
+    }
+    Err(LakeError::NoConditionalPut {
+        location: location.to_string(),
+        detail: "the store overwrote an object written with If-None-Match: *".into(),
+    })
+}
+
 /// Whether a Delta log exists at `location` (errors count as no).
 async fn table_exists(location: &Location) -> bool {
     match location.builder().and_then(|b| b.build()) {
@@ -204,11 +285,26 @@ fn open_err(location: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
 }
 
 impl Lake {
-    /// Opens the table at `location`, creating it when absent.
+    /// Opens the table at `location`, creating it when absent. A writer's open: on an object
+    /// store, it first checks that the store arbitrates commits (see [`Lake::commit`]).
     pub async fn open_or_create(location: impl Into<Location>) -> Result<Self, LakeError> {
         let location = location.into();
         let display = location.to_string();
-        let table = location.builder().and_then(|b| b.build()).map_err(open_err(&display))?;
+        let table = location
+            .builder()
+            .and_then(|b| b.build())
+            .and_then(|t| location.check_log_store(t.log_store().as_ref()).map(|()| t))
+            .map_err(open_err(&display))?;
+        let arbitrated = match &location {
+            Location::Local(_) => true,
+            Location::Store { .. } => match probe_conditional_put(&table, &location).await {
+                Ok(()) => true,
+                // Credentials that may only read: nothing to arbitrate until they write, and a
+                // write fails on the same denial.
+                Err(LakeError::Store { source, .. }) if denied(&source) => false,
+                Err(e) => return Err(e),
+            },
+        };
         // Loading a location without a log makes delta-rs log an error; look first.
         let table = if table.verify_deltatable_existence().await.map_err(open_err(&display))? {
             Self::load(&location, None).await?
@@ -223,6 +319,25 @@ impl Lake {
                 Err(e) => return Err(open_err(&display)(e)),
             }
         };
+        let lake = Self {
+            table,
+            location,
+            ledger: None,
+            arbitrated,
+        };
+        lake.check_schema()?;
+        Ok(lake)
+    }
+
+    /// Opens the existing table at `location`, for reading: nothing is created or written.
+    pub async fn open(location: impl Into<Location>) -> Result<Self, LakeError> {
+        let location = location.into();
+        if !table_exists(&location).await {
+            return Err(LakeError::NotFound {
+                location: location.to_string(),
+            });
+        }
+        let table = Self::load(&location, None).await?;
         let lake = Self {
             arbitrated: location.is_local(),
             table,
@@ -247,6 +362,13 @@ impl Lake {
                 ("delta.dataSkippingStatsColumns", Some(STATS_COLUMNS)),
             ])
             .with_save_mode(SaveMode::Ignore)
+            // Of two writers creating the table at once, the loser must fail (and open the
+            // winner's table), not commit a second table definition as version 1.
+            .with_commit_properties(
+                CommitProperties::default()
+                    .with_max_retries(0)
+                    .with_cleanup_expired_logs(Some(false)),
+            )
             .await
     }
 
@@ -332,10 +454,9 @@ impl Lake {
             return Ok(Commit::Empty);
         }
         metadata.insert(OBJECT_IDS.to_string(), serde_json::Value::from(objects.to_vec()));
-        if !self.arbitrated {
-            self.check_conditional_put().await?;
-            self.arbitrated = true;
-        }
+        let commit_id = new_commit_id();
+        metadata.insert(COMMIT_ID.to_string(), serde_json::Value::from(commit_id.clone()));
+        self.ensure_arbitrated().await?;
         loop {
             let ledger = self.sync_ledger().await?;
             let overlap: Vec<String> = objects.iter().filter(|o| ledger.ids.contains(*o)).cloned().collect();
@@ -343,67 +464,65 @@ impl Lake {
                 return Ok(Commit::Overlap(overlap));
             }
             let snapshot = self.table.snapshot().map_err(LakeError::Commit)?;
+            let target = self.table.version().map_or(0, |v| v + 1);
             let operation = DeltaOperation::Write {
                 mode: SaveMode::Append,
                 partition_by: Some(vec![schema::EVENT_DATE.to_string()]),
                 predicate: None,
             };
+            // Expired log entries are deleted by `optimize` (whose user may delete), not by every
+            // commit: a writer needs no s3:DeleteObject.
             let attempt = CommitBuilder::from(
                 CommitProperties::default()
                     .with_metadata(metadata.clone())
-                    .with_max_retries(0),
+                    .with_max_retries(0)
+                    .with_cleanup_expired_logs(Some(false)),
             )
             .with_actions(actions.clone())
             .build(Some(snapshot), self.table.log_store(), operation)
             .await;
-            match attempt {
-                Ok(finalized) => {
-                    let version = finalized.version();
-                    if let Some(l) = self.ledger.as_mut().filter(|l| l.version + 1 == version) {
-                        l.ids.extend(objects.iter().cloned());
-                        l.version = version;
+            let version = match attempt {
+                Ok(finalized) => finalized.version(),
+                // Our entry may have landed all the same: a PUT retried after its first attempt
+                // was written (the retry then meets 412), or a failure after the write (the
+                // checkpoint). The entry's commit id says.
+                Err(e) if self.landed(target, &commit_id).await => {
+                    if !lost_race(&e) {
+                        tracing::warn!(error = %e, version = target, "committed, but what follows the commit failed");
                     }
-                    self.table.update_state().await.map_err(LakeError::Commit)?;
-                    return Ok(Commit::Committed(version));
+                    target
                 }
                 Err(e) if lost_race(&e) => {
                     tracing::debug!("another writer committed first; checking its objects, then committing after it");
                     self.table.update_state().await.map_err(LakeError::Read)?;
+                    continue;
                 }
                 Err(e) => return Err(LakeError::Commit(e)),
+            };
+            if let Some(l) = self.ledger.as_mut().filter(|l| l.version + 1 == version) {
+                l.ids.extend(objects.iter().cloned());
+                l.version = version;
             }
+            self.table.update_state().await.map_err(LakeError::Commit)?;
+            return Ok(Commit::Committed(version));
         }
     }
 
-    /// Commits are arbitrated by the store refusing to create a log entry that exists
-    /// (`PutMode::Create`, `If-None-Match: *` on S3). A store that silently overwrites instead
-    /// would let two writers both "win" a version, losing one's rows: create a probe object
-    /// twice, and refuse to write unless the second is refused.
-    async fn check_conditional_put(&self) -> Result<(), LakeError> {
-        use deltalake::logstore::object_store::{PutMode, PutOptions, PutPayload};
-        // Below `_`: not part of the table for Delta readers, and never vacuumed.
-        let key = deltalake::Path::from("_trailscope/conditional-put-probe");
-        let store = self.table.object_store();
-        for _ in 0..2 {
-            let options = PutOptions {
-                mode: PutMode::Create,
-                ..Default::default()
-            };
-            let payload = PutPayload::from_static(b"trailscope: a second create of this object must fail\n");
-            match store.put_opts(&key, payload, options).await {
-                Ok(_) => {}
-                Err(deltalake::ObjectStoreError::AlreadyExists { .. }) => return Ok(()),
-                Err(source) => {
-                    return Err(LakeError::Store {
-                        location: self.location.to_string(),
-                        source,
-                    });
-                }
-            }
+    /// Checks, once, that the store arbitrates commits (see [`probe_conditional_put`]).
+    async fn ensure_arbitrated(&mut self) -> Result<(), LakeError> {
+        if !self.arbitrated {
+            probe_conditional_put(&self.table, &self.location).await?;
+            self.arbitrated = true;
         }
-        Err(LakeError::NoConditionalPut {
-            location: self.location.to_string(),
-        })
+        Ok(())
+    }
+
+    /// Whether log entry `version` is the commit `commit_id`.
+    async fn landed(&self, version: u64, commit_id: &str) -> bool {
+        match self.table.log_store().read_commit_entry(version).await {
+            Ok(Some(bytes)) => entry_is_commit(&bytes, commit_id),
+            _ => false,
+        }
     }
 
     /// Brings the ledger to the table's current version: read whole the first time, then
@@ -444,6 +563,7 @@ impl Lake {
 
     /// Compacts small files into files of about [`OPTIMIZE_FILE_BYTES`].
     pub async fn optimize(&mut self) -> Result<OptimizeReport, LakeError> {
+        self.ensure_arbitrated().await?;
         let table = self.table.clone();
         let (table, metrics) = table
             .optimize()
@@ -467,6 +587,7 @@ impl Lake {
     /// (Delta's default, 7 days, unless `retention_hours` is given). Full mode, so files written
     /// by an ingest that was killed before its commit are removed too.
     pub async fn vacuum(&mut self, retention_hours: Option<u64>) -> Result<u64, LakeError> {
+        self.ensure_arbitrated().await?;
         let table = self.table.clone();
         let mut builder = table
             .vacuum()
@@ -587,5 +708,35 @@ impl Lake {
             }
         }
         Ok(Ledger { ids, version })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_commit_is_recognised_by_its_id_only() {
+        let entry = format!(
+            "{{\"add\":{{\"path\":\"a.parquet\"}}}}\n{{\"commitInfo\":{{\"operation\":\"WRITE\",\"{COMMIT_ID}\":\"1-2-3\",\"{OBJECT_IDS}\":[\"x\"]}}}}\n"
+        );
+        assert!(entry_is_commit(entry.as_bytes(), "1-2-3"));
+        assert!(!entry_is_commit(entry.as_bytes(), "1-2-4"), "another writer's commit");
+        assert!(
+            !entry_is_commit(b"{\"commitInfo\":{}}\n", "1-2-3"),
+            "a commit without an id"
+        );
+        assert!(!entry_is_commit(b"not json", "1-2-3"));
+        assert_ne!(new_commit_id(), new_commit_id());
+    }
+
+    #[test]
+    fn ledger_entries_say_what_they_add() {
+        let listed = format!("{{\"add\":{{}}}}\n{{\"commitInfo\":{{\"{OBJECT_IDS}\":[\"a\",\"b\"]}}}}\n");
+        assert!(matches!(ledger_entry(listed.as_bytes()), Entry::Objects(ids) if ids == ["a", "b"]));
+        let optimize = b"{\"add\":{}}\n{\"remove\":{}}\n{\"commitInfo\":{\"operation\":\"OPTIMIZE\"}}\n";
+        assert!(matches!(ledger_entry(optimize), Entry::Nothing));
+        let silent = b"{\"add\":{}}\n{\"commitInfo\":{\"operation\":\"WRITE\"}}\n";
+        assert!(matches!(ledger_entry(silent), Entry::Unknown));
     }
 }

@@ -39,9 +39,22 @@ impl std::fmt::Display for Location {
     }
 }
 
-impl<P: AsRef<Path>> From<P> for Location {
-    fn from(p: P) -> Self {
-        Location::Local(p.as_ref().to_path_buf())
+// From paths only: a `&str` such as "s3://…" must not silently become a local directory.
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Self {
+        Location::Local(p.to_path_buf())
+    }
+}
+
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Self {
+        Location::Local(p)
+    }
+}
+
+impl From<&PathBuf> for Location {
+    fn from(p: &PathBuf) -> Self {
+        Location::Local(p.clone())
     }
 }
 
@@ -61,6 +74,17 @@ impl Location {
                 register_log_store(url)?;
                 Ok(DeltaTableBuilder::from_url(url.clone())?.with_storage_backend(Arc::clone(store), url.clone()))
             }
+        }
+    }
+
+    /// Refuses a log store other than delta-rs's default (whose commits are conditional puts),
+    /// should another registration for the scheme (deltalake-aws's DynamoDB one) have won.
+    pub(crate) fn check_log_store(&self, store: &dyn LogStore) -> DeltaResult<()> {
+        match (self, store.name().as_str()) {
+            (Location::Local(_), _) | (_, "DefaultLogStore") => Ok(()),
+            (_, other) => Err(DeltaTableError::InvalidTableLocation(format!(
+                "{self}: commits would go through the {other} log store, not conditional puts"
+            ))),
         }
     }
 }

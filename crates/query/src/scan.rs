@@ -30,7 +30,7 @@ use trailscope_cloudtrail::schema;
 #[derive(Debug, Clone)]
 struct DataFile {
     /// The key in the store (for a local table, the absolute path without its leading `/`).
-    path: String,
+    path: deltalake::Path,
     size: u64,
     day: i32,
 }
@@ -73,8 +73,10 @@ impl LakeFiles {
         let mut files = Vec::new();
         for f in snapshot.log_data() {
             let day = trailscope_lake::partition_day(&f.partition_values_map())?;
+            // Parts joined as they are: a string would be percent-encoded once more.
+            let relative = deltalake::Path::parse(f.path()).ok()?;
             files.push(DataFile {
-                path: format!("{}/{}", prefix.as_ref(), f.path()),
+                path: prefix.parts().chain(relative.parts()).collect(),
                 size: u64::try_from(f.size()).ok()?,
                 day,
             });
@@ -192,8 +194,14 @@ impl TableProvider for LakeFiles {
         let kept = self.files.iter().filter(|f| LakeFiles::day_may_match(f.day, filters));
         for (i, f) in kept.enumerate() {
             groups[i % partitions].push(
-                PartitionedFile::new(f.path.clone(), f.size)
-                    .with_partition_values(vec![ScalarValue::Date32(Some(f.day))]),
+                PartitionedFile::from(deltalake::ObjectMeta {
+                    location: f.path.clone(),
+                    last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                    size: f.size,
+                    e_tag: None,
+                    version: None,
+                })
+                .with_partition_values(vec![ScalarValue::Date32(Some(f.day))]),
             );
         }
         let groups: Vec<FileGroup> = groups

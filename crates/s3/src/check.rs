@@ -97,7 +97,8 @@ pub fn table_policy(url: &S3Url) -> String {
         list["Condition"] = json!({"StringLike": {"s3:prefix": [format!("{prefix}/*")]}});
     }
     let objects =
-        json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": objects});
+        // Parquet files are uploaded in parts, and a failed upload is aborted.
+        json!({"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], "Resource": objects});
     serde_json::to_string_pretty(&json!({"Version": "2012-10-17", "Statement": [list, objects]})).unwrap_or_default()
 }
 

@@ -225,3 +225,15 @@ fn fixtures_of_every_shape_ingest_cleanly() {
     );
     assert_eq!(athena.len(), 2, "{athena:?}");
 }
+
+/// Object stores percent-encode some characters of keys; a table in a folder whose name has
+/// them (spaces, `~`, `%`, brackets) is still read file by file.
+#[test]
+fn a_data_directory_with_odd_characters_is_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("my data ~ 100% [x]");
+    run(&data, &["ingest", &crate::fixtures().join("plaso").to_string_lossy()]);
+    assert_eq!(count(&data), (6, 6));
+    let rows = sql(&data, "SELECT eventname FROM cloudtrail ORDER BY eventtime LIMIT 1");
+    assert!(rows[0]["eventname"].is_string(), "{rows:?}");
+}

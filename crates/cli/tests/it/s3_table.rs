@@ -78,6 +78,26 @@ fn keys(moto: &Moto, admin: &User, bucket: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// The contents of the objects below `prefix` in the `trail` bucket, listed by moto's admin user.
+fn log_entries(moto: &Moto, admin: &User, prefix: &str) -> Vec<String> {
+    let code = "import sys, boto3\n\
+        s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
+        for page in s3.get_paginator('list_objects_v2').paginate(Bucket='trail', Prefix=sys.argv[2]):\n\
+        \x20   for o in page.get('Contents', []):\n\
+        \x20       if o['Key'].endswith('.json'): print(s3.get_object(Bucket='trail', Key=o['Key'])['Body'].read().decode().replace('\\n', ' '))\n";
+    let out = Command::new("python3")
+        .args(["-c", code, &moto.endpoint, prefix])
+        .env("AWS_ACCESS_KEY_ID", &admin.id)
+        .env("AWS_SECRET_ACCESS_KEY", &admin.secret)
+        .output()
+        .expect("run python3");
+    assert!(out.status.success(), "{}", text(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// A CloudTrail file of `n` ECS events on 2024-02-0`day`, ids tagged with `tag`.
 fn events_file(dir: &Path, tag: u32, day: u32, n: u32) -> PathBuf {
     let records: Vec<String> = (0..n)
@@ -157,15 +177,38 @@ fn the_table_can_live_in_s3() {
 
     // Credentials that may not write: the error says so, with the policy a table needs.
     let reader = users.get("reader").expect("reader");
+    let file = events_file(tmp.path(), 9, 1, 2);
     let denied = ts(&moto, reader, "s3://trail/elsewhere", &state)
-        .arg("stats")
+        .arg("ingest")
+        .arg(&file)
         .output()
-        .expect("stats");
+        .expect("ingest");
     let t = text(&denied);
     assert_eq!(denied.status.code(), Some(1), "{t}");
     assert!(
         t.contains("access denied") && t.contains("s3:PutObject") && t.contains("arn:aws:s3:::trail/elsewhere/*"),
         "{t}"
+    );
+    // Reading a location without a table creates none, and says what is wrong.
+    let missing = ts(&moto, writer, "s3://trail/lake/prdo", &state)
+        .args(["sql", "SELECT count(*) FROM cloudtrail"])
+        .output()
+        .expect("sql");
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("there is no trailscope table at s3://trail/lake/prdo/cloudtrail"),
+        "{}",
+        text(&missing)
+    );
+    let itself = ts(&moto, writer, "s3://trail/lake/prod/cloudtrail", &state)
+        .arg("stats")
+        .output()
+        .expect("stats");
+    assert!(text(&itself).contains("is itself the table"), "{}", text(&itself));
+    assert!(keys(&moto, admin, "trail", "lake/prdo").is_empty(), "nothing created");
+    assert!(
+        keys(&moto, admin, "trail", "lake/prod/cloudtrail/cloudtrail").is_empty(),
+        "nothing created"
     );
 
     // Again: nothing is added. Then a local file: only its events are.
@@ -324,6 +367,16 @@ fn two_writers_share_a_table_in_s3() {
         "each object committed by one writer: {a} {b}"
     );
     assert_eq!(counts(&moto, writer, table, &tmp.path().join("a")), want);
+    assert!(ingested(&a) > 0 && ingested(&b) > 0, "both writers committed: {a} {b}");
+    let admin = users.get("admin").expect("admin");
+    let creates = log_entries(&moto, admin, "race/cloudtrail/_delta_log/")
+        .iter()
+        .filter(|e| e.contains("\"metaData\""))
+        .count();
+    assert_eq!(
+        creates, 1,
+        "one table definition, by whichever writer created the table"
+    );
     // moto logs each request with its status: a 412 is a commit S3 refused because the other
     // writer had taken that version.
     let moto_log = std::fs::read_to_string(tmp.path().join("moto.log")).unwrap_or_default();
@@ -361,10 +414,11 @@ fn a_store_without_conditional_writes_is_refused() {
     let t = text(&out);
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("overwrote an object written with If-None-Match"), "{t}");
+    let admin = users.get("admin").expect("admin");
     assert_eq!(
-        counts(&moto, writer, "s3://trail/unsafe", &state),
-        (0, 0),
-        "nothing committed"
+        keys(&moto, admin, "trail", "unsafe/"),
+        ["unsafe/cloudtrail/_trailscope/conditional-put-probe"],
+        "nothing but the probe was written"
     );
 
     // The same store, honest again: the same ingest commits.
@@ -374,6 +428,11 @@ fn a_store_without_conditional_writes_is_refused() {
         .arg(&file)
         .output()
         .expect("ingest");
-    ok(out, "ingest");
-    assert_eq!(counts(&moto, writer, "s3://trail/unsafe", &state), (5, 5));
+    let out = ok(out, "ingest");
+    assert_eq!(
+        counts(&moto, writer, "s3://trail/unsafe", &state),
+        (5, 5),
+        "{}",
+        text(&out)
+    );
 }
