@@ -6,6 +6,7 @@
 
 mod rawevent;
 mod scan;
+mod views;
 
 use std::io::Write;
 use std::sync::Arc;

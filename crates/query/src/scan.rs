@@ -17,7 +17,7 @@ use datafusion::common::{Result, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::object_store::ObjectStoreUrl;
-use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
+use datafusion::datasource::physical_plan::parquet::DefaultParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
@@ -40,6 +40,8 @@ pub struct LakeFiles {
     /// The store's URL as DataFusion knows it (`file://`, `s3://bucket`), and the store.
     store_url: ObjectStoreUrl,
     store: Arc<dyn ObjectStore>,
+    /// This version's footers, with text declared as views (see views.rs).
+    footers: crate::views::Footers,
     table_schema: SchemaRef,
     file_schema: SchemaRef,
     partition: FieldRef,
@@ -58,7 +60,7 @@ fn view_type(t: &DataType) -> DataType {
     }
 }
 
-fn view_field(f: &Field) -> Field {
+pub(crate) fn view_field(f: &Field) -> Field {
     f.clone().with_data_type(view_type(f.data_type()))
 }
 
@@ -92,6 +94,7 @@ impl LakeFiles {
         Some(LakeFiles {
             store_url,
             store,
+            footers: Default::default(),
             table_schema: Arc::new(Schema::new(all)),
             file_schema,
             partition,
@@ -179,12 +182,13 @@ impl TableProvider for LakeFiles {
             global: parquet,
             ..Default::default()
         });
-        // Footers and page indexes go to the session's metadata cache, as DataFusion's own
-        // listing tables do: without it every query re-read them from every file, which was
-        // most of the time of a query that bloom filters and statistics answer.
-        let store = Arc::clone(&self.store);
-        let cache = state.runtime_env().cache_manager.get_file_metadata_cache();
-        source = source.with_parquet_file_reader_factory(Arc::new(CachedParquetFileReaderFactory::new(store, cache)));
+        // Footers and page indexes are kept per table version (with text as views, see
+        // views.rs): without that every query re-read them from every file, which was most of
+        // the time of a query that bloom filters and statistics answer.
+        source = source.with_parquet_file_reader_factory(Arc::new(crate::views::ViewReaderFactory {
+            inner: DefaultParquetFileReaderFactory::new(Arc::clone(&self.store)),
+            footers: Arc::clone(&self.footers),
+        }));
         if let Some(predicate) = filters.iter().cloned().reduce(Expr::and) {
             let df_schema = datafusion::common::DFSchema::try_from(self.table_schema.as_ref().clone())?;
             source = source.with_predicate(state.create_physical_expr(predicate, &df_schema)?);

@@ -389,13 +389,44 @@ fn point_keys(args: &ScalarFunctionArgs, key: impl Fn(f64, f64) -> String) -> Re
 fn geotile_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
     let zoom = scalar_int(&args.args[2], "the zoom")?.clamp(0, 29) as u32;
     let (lat, lon) = points(&args)?;
+    let mut rows = RowMemo::new();
     // Integers group much faster than `z/x/y` strings; the key is spelled out per bucket.
     let keys: arrow::array::Int64Array = lat
         .iter()
         .zip(lon.iter())
-        .map(|(lat, lon)| Some(pack_tile(zoom, tile_of(lat?, lon?, zoom))))
+        .map(|(lat, lon)| Some(pack_tile(zoom, (tile_column(lon?, zoom), rows.row(lat?, zoom)))))
         .collect();
     Ok(ColumnarValue::Array(Arc::new(keys)))
+}
+
+/// Tile rows by latitude, remembered in a small direct-mapped table: GeoIP points repeat (one
+/// per city), and a row costs a tangent, a cosine and a logarithm (a third of a geotile grid's
+/// time before).
+struct RowMemo {
+    slots: Vec<Option<(u64, u64)>>,
+}
+
+impl RowMemo {
+    const BITS: u32 = 12;
+
+    fn new() -> Self {
+        RowMemo {
+            slots: vec![None; 1 << Self::BITS],
+        }
+    }
+
+    fn row(&mut self, lat: f64, zoom: u32) -> u64 {
+        let bits = lat.to_bits();
+        let slot = (bits.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - Self::BITS)) as usize;
+        match self.slots[slot] {
+            Some((b, row)) if b == bits => row,
+            _ => {
+                let row = tile_row(lat, zoom);
+                self.slots[slot] = Some((bits, row));
+                row
+            }
+        }
+    }
 }
 
 /// A tile as one integer: zoom in the top bits, then x and y (29 bits each, zoom ≤ 29).
@@ -412,12 +443,20 @@ pub fn tile_key(packed: i64) -> String {
 
 /// Web-Mercator tile of a point, clamped to the map as Elasticsearch does.
 pub fn tile_of(lat: f64, lon: f64, zoom: u32) -> (u64, u64) {
+    (tile_column(lon, zoom), tile_row(lat, zoom))
+}
+
+fn tile_column(lon: f64, zoom: u32) -> u64 {
+    let n = (1u64 << zoom) as f64;
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    x.clamp(0.0, n - 1.0) as u64
+}
+
+fn tile_row(lat: f64, zoom: u32) -> u64 {
     let n = (1u64 << zoom) as f64;
     let lat = lat.clamp(-85.051_128_779_806_59, 85.051_128_779_806_59).to_radians();
-    let x = ((lon + 180.0) / 360.0 * n).floor();
     let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
-    let max = n - 1.0;
-    (x.clamp(0.0, max) as u64, y.clamp(0.0, max) as u64)
+    y.clamp(0.0, n - 1.0) as u64
 }
 
 fn geohash_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -482,6 +521,14 @@ mod tests {
         assert_eq!(geohash_of(57.64911, 10.40744, 11), "u4pruydqqvj");
         assert_eq!(tile_of(48.8566, 2.3522, 4), (8, 5));
         assert_eq!(tile_of(-90.0, -180.0, 2), (0, 3));
+        // Remembered rows are the rows, whatever collides in the table.
+        let mut memo = RowMemo::new();
+        for round in 0..2 {
+            for i in 0..20_000 {
+                let lat = -89.9 + f64::from(i) * 0.009;
+                assert_eq!(memo.row(lat, 7), tile_row(lat, 7), "{lat} (round {round})");
+            }
+        }
         assert_eq!(tile_key(pack_tile(29, (536_870_911, 5))), "29/536870911/5");
     }
 
