@@ -271,10 +271,19 @@ async fn probe_conditional_put(table: &DeltaTable, location: &Location) -> Resul
 
 /// Whether a Delta log exists at `location` (errors count as no).
 async fn table_exists(location: &Location) -> bool {
-    match location.builder().and_then(|b| b.build()) {
+    match build(location) {
         Ok(t) => t.verify_deltatable_existence().await.unwrap_or(false),
         Err(_) => false,
     }
+}
+
+/// The (unloaded) table at `location`, its log store checked.
+fn build(location: &Location) -> Result<DeltaTable, LakeError> {
+    location
+        .builder()
+        .and_then(|b| b.build())
+        .and_then(|t| location.check_log_store(t.log_store().as_ref()).map(|()| t))
+        .map_err(open_err(&location.to_string()))
 }
 
 fn open_err(location: &str) -> impl FnOnce(DeltaTableError) -> LakeError + '_ {
@@ -290,11 +299,7 @@ impl Lake {
     pub async fn open_or_create(location: impl Into<Location>) -> Result<Self, LakeError> {
         let location = location.into();
         let display = location.to_string();
-        let table = location
-            .builder()
-            .and_then(|b| b.build())
-            .and_then(|t| location.check_log_store(t.log_store().as_ref()).map(|()| t))
-            .map_err(open_err(&display))?;
+        let mut table = build(&location)?;
         let arbitrated = match &location {
             Location::Local(_) => true,
             Location::Store { .. } => match probe_conditional_put(&table, &location).await {
@@ -307,7 +312,8 @@ impl Lake {
         };
         // Loading a location without a log makes delta-rs log an error; look first.
         let table = if table.verify_deltatable_existence().await.map_err(open_err(&display))? {
-            Self::load(&location, None).await?
+            table.load().await.map_err(open_err(&display))?;
+            table
         } else {
             match Self::create(table).await {
                 Ok(t) => t,
@@ -319,14 +325,7 @@ impl Lake {
                 Err(e) => return Err(open_err(&display)(e)),
             }
         };
-        let lake = Self {
-            table,
-            location,
-            ledger: None,
-            arbitrated,
-        };
-        lake.check_schema()?;
-        Ok(lake)
+        Self::opened(table, location, arbitrated)
     }
 
     /// Opens the existing table at `location`, for reading: nothing is created or written.
@@ -338,11 +337,17 @@ impl Lake {
             });
         }
         let table = Self::load(&location, None).await?;
+        let arbitrated = location.is_local();
+        Self::opened(table, location, arbitrated)
+    }
+
+    /// A `Lake` over a loaded `table`, whose schema must be the one this version writes.
+    fn opened(table: DeltaTable, location: Location, arbitrated: bool) -> Result<Self, LakeError> {
         let lake = Self {
-            arbitrated: location.is_local(),
             table,
             location,
             ledger: None,
+            arbitrated,
         };
         lake.check_schema()?;
         Ok(lake)
@@ -374,7 +379,7 @@ impl Lake {
 
     async fn load(location: &Location, version: Option<u64>) -> Result<DeltaTable, LakeError> {
         let display = location.to_string();
-        let mut table = location.builder().and_then(|b| b.build()).map_err(open_err(&display))?;
+        let mut table = build(location)?;
         match version {
             Some(v) => table.load_version(v).await,
             None => table.load().await,
@@ -388,14 +393,8 @@ impl Lake {
     pub async fn open_version(location: impl Into<Location>, version: u64) -> Result<Self, LakeError> {
         let location = location.into();
         let table = Self::load(&location, Some(version)).await?;
-        let lake = Self {
-            arbitrated: location.is_local(),
-            table,
-            location,
-            ledger: None,
-        };
-        lake.check_schema()?;
-        Ok(lake)
+        let arbitrated = location.is_local();
+        Self::opened(table, location, arbitrated)
     }
 
     fn check_schema(&self) -> Result<(), LakeError> {
