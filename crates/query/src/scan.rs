@@ -40,8 +40,6 @@ pub struct LakeFiles {
     /// The store's URL as DataFusion knows it (`file://`, `s3://bucket`), and the store.
     store_url: ObjectStoreUrl,
     store: Arc<dyn ObjectStore>,
-    /// This version's footers, with text declared as views (see views.rs).
-    footers: crate::views::Footers,
     table_schema: SchemaRef,
     file_schema: SchemaRef,
     partition: FieldRef,
@@ -94,7 +92,6 @@ impl LakeFiles {
         Some(LakeFiles {
             store_url,
             store,
-            footers: Default::default(),
             table_schema: Arc::new(Schema::new(all)),
             file_schema,
             partition,
@@ -182,12 +179,12 @@ impl TableProvider for LakeFiles {
             global: parquet,
             ..Default::default()
         });
-        // Footers and page indexes are kept per table version (with text as views, see
-        // views.rs): without that every query re-read them from every file, which was most of
-        // the time of a query that bloom filters and statistics answer.
+        // Footers are kept (with text as views, see views.rs): without that every query re-read
+        // them from every file, which was most of the time of a query that bloom filters and
+        // statistics answer.
         source = source.with_parquet_file_reader_factory(Arc::new(crate::views::ViewReaderFactory {
             inner: DefaultParquetFileReaderFactory::new(Arc::clone(&self.store)),
-            footers: Arc::clone(&self.footers),
+            store: self.store_url.as_str().to_string(),
         }));
         if let Some(predicate) = filters.iter().cloned().reduce(Expr::and) {
             let df_schema = datafusion::common::DFSchema::try_from(self.table_schema.as_ref().clone())?;

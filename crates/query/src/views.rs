@@ -7,10 +7,14 @@
 //! reader takes its types from the Arrow schema embedded in each file's footer
 //! (`ARROW:schema`), so the footer is handed to it with views declared at every level: views
 //! then point into the dictionary pages, nothing is copied, nothing is cast.
+//!
+//! The rewritten footers are kept for the whole process ([`FOOTER_BUDGET`] bytes at most):
+//! Delta's data files never change once written, so every table version (a new one after each
+//! commit) shares them, and a new version reads only its new files' footers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use arrow::datatypes::{Field, Schema};
 use bytes::Bytes;
@@ -26,15 +30,63 @@ use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaData, ParquetMe
 
 const ARROW_SCHEMA: &str = "ARROW:schema";
 
-/// Footers with views declared, per file of one table version.
-pub(crate) type Footers = Arc<Mutex<HashMap<Path, Arc<ParquetMetaData>>>>;
+/// Memory the kept footers may take.
+pub const FOOTER_BUDGET: usize = 256 << 20;
 
-/// Readers that hand out footers with views declared, each read once per table version (the
-/// footers map is also the cache of footers and page indexes).
+/// A file: its store (`file://`, `s3://bucket`), key and size.
+type FileKey = (String, Path, u64);
+
+/// Footers with views declared, oldest first out once over the budget.
+#[derive(Debug)]
+struct Footers {
+    by_file: HashMap<FileKey, Arc<ParquetMetaData>>,
+    order: VecDeque<FileKey>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl Footers {
+    fn new(budget: usize) -> Self {
+        Footers {
+            by_file: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            budget,
+        }
+    }
+
+    fn get(&self, key: &FileKey) -> Option<Arc<ParquetMetaData>> {
+        self.by_file.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: FileKey, footer: Arc<ParquetMetaData>) {
+        let size = footer.memory_size();
+        if size > self.budget || self.by_file.contains_key(&key) {
+            return;
+        }
+        while self.bytes + size > self.budget {
+            let Some(old) = self.order.pop_front() else { break };
+            if let Some(f) = self.by_file.remove(&old) {
+                self.bytes -= f.memory_size();
+            }
+        }
+        self.bytes += size;
+        self.order.push_back(key.clone());
+        self.by_file.insert(key, footer);
+    }
+}
+
+static FOOTERS: LazyLock<Mutex<Footers>> = LazyLock::new(|| Mutex::new(Footers::new(FOOTER_BUDGET)));
+
+/// Readers that hand out footers with views declared, each fetched once while it is kept.
+///
+/// Page indexes are not kept: DataFusion asks for footers without them and reads a file's page
+/// index itself when its filters can use one.
 #[derive(Debug)]
 pub(crate) struct ViewReaderFactory {
     pub(crate) inner: DefaultParquetFileReaderFactory,
-    pub(crate) footers: Footers,
+    /// The store's URL, part of each file's key.
+    pub(crate) store: String,
 }
 
 impl ParquetFileReaderFactory for ViewReaderFactory {
@@ -45,22 +97,21 @@ impl ParquetFileReaderFactory for ViewReaderFactory {
         metadata_size_hint: Option<usize>,
         metrics: &ExecutionPlanMetricsSet,
     ) -> datafusion::common::Result<Box<dyn AsyncFileReader + Send>> {
-        let path = partitioned_file.object_meta.location.clone();
+        let key = (
+            self.store.clone(),
+            partitioned_file.object_meta.location.clone(),
+            partitioned_file.object_meta.size,
+        );
         let inner = self
             .inner
             .create_reader(partition_index, partitioned_file, metadata_size_hint, metrics)?;
-        Ok(Box::new(ViewReader {
-            inner,
-            path,
-            footers: Arc::clone(&self.footers),
-        }))
+        Ok(Box::new(ViewReader { inner, key }))
     }
 }
 
 struct ViewReader {
     inner: Box<dyn AsyncFileReader + Send>,
-    path: Path,
-    footers: Footers,
+    key: FileKey,
 }
 
 impl AsyncFileReader for ViewReader {
@@ -77,7 +128,7 @@ impl AsyncFileReader for ViewReader {
         options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
-            let known = self.footers.lock().ok().and_then(|f| f.get(&self.path).cloned());
+            let known = FOOTERS.lock().ok().and_then(|f| f.get(&self.key));
             if let Some(footer) = known {
                 return Ok(footer);
             }
@@ -86,8 +137,8 @@ impl AsyncFileReader for ViewReader {
                 Some(f) => Arc::new(f),
                 None => original,
             };
-            if let Ok(mut f) = self.footers.lock() {
-                f.insert(self.path.clone(), Arc::clone(&footer));
+            if let Ok(mut f) = FOOTERS.lock() {
+                f.insert(self.key.clone(), Arc::clone(&footer));
             }
             Ok(footer)
         }
@@ -96,7 +147,8 @@ impl AsyncFileReader for ViewReader {
 }
 
 /// `footer` with its Arrow schema's text declared as views at every level, or `None` when
-/// it has no Arrow schema to change.
+/// it has no Arrow schema to change. (Rebuilt from its file metadata, row groups and page
+/// indexes: all a footer holds without parquet's `encryption` feature, which we do not build.)
 fn with_views(footer: &ParquetMetaData) -> Option<ParquetMetaData> {
     let file = footer.file_metadata();
     let pairs = file.key_value_metadata()?;
@@ -135,4 +187,38 @@ fn with_views(footer: &ParquetMetaData) -> Option<ParquetMetaData> {
             .set_offset_index(footer.offset_index().cloned())
             .build(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::schema::types::SchemaDescriptor;
+
+    fn footer() -> Arc<ParquetMetaData> {
+        let message = parquet::schema::parser::parse_message_type("message t { required int32 a; }")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let schema = Arc::new(SchemaDescriptor::new(Arc::new(message)));
+        Arc::new(ParquetMetaData::new(
+            FileMetaData::new(2, 0, None, None, schema, None),
+            vec![],
+        ))
+    }
+
+    fn key(n: u64) -> FileKey {
+        ("file://".into(), Path::from(format!("t/{n}.parquet")), n)
+    }
+
+    #[test]
+    fn the_oldest_footers_go_once_over_the_budget() {
+        let size = footer().memory_size();
+        let mut kept = Footers::new(3 * size);
+        for n in 0..5 {
+            kept.insert(key(n), footer());
+        }
+        assert!(kept.get(&key(0)).is_none() && kept.get(&key(1)).is_none());
+        assert!((2..5).all(|n| kept.get(&key(n)).is_some()));
+        assert_eq!(kept.bytes, 3 * size);
+        kept.insert(key(4), footer());
+        assert_eq!(kept.order.len(), 3, "a footer kept already is not counted twice");
+    }
 }

@@ -401,7 +401,7 @@ fn geotile_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
 
 /// Tile rows by latitude, remembered in a small direct-mapped table: GeoIP points repeat (one
 /// per city), and a row costs a tangent, a cosine and a logarithm (a third of a geotile grid's
-/// time before).
+/// time before). One memo serves one call, whose zoom is a constant: the zoom is not in the key.
 struct RowMemo {
     slots: Vec<Option<(u64, u64)>>,
 }
