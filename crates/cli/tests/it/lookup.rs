@@ -43,7 +43,7 @@ fn lookup(data: &Path, args: &[&str], endpoint: Option<&str>) -> Output {
     out
 }
 
-fn event_ids(out: &Output) -> (Vec<String>, Option<String>) {
+pub(crate) fn event_ids(out: &Output) -> (Vec<String>, Option<String>) {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
     let ids = v["Events"]
         .as_array()

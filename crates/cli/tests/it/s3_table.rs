@@ -59,34 +59,18 @@ fn report(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("no report ({e}): {}", text(out)))
 }
 
-/// The keys below `prefix` in `bucket`, listed by moto's admin user.
-fn keys(moto: &Moto, admin: &User, bucket: &str, prefix: &str) -> Vec<String> {
-    let code = "import sys, boto3\n\
-        s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
-        for page in s3.get_paginator('list_objects_v2').paginate(Bucket=sys.argv[2], Prefix=sys.argv[3]):\n\
-        \x20   for o in page.get('Contents', []): print(o['Key'])\n";
-    let out = Command::new("python3")
-        .args(["-c", code, &moto.endpoint, bucket, prefix])
-        .env("AWS_ACCESS_KEY_ID", &admin.id)
-        .env("AWS_SECRET_ACCESS_KEY", &admin.secret)
-        .output()
-        .expect("run python3");
-    assert!(out.status.success(), "{}", text(&out));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// The contents of the objects below `prefix` in the `trail` bucket, listed by moto's admin user.
-fn log_entries(moto: &Moto, admin: &User, prefix: &str) -> Vec<String> {
+/// What moto's admin user finds below `prefix` in the `trail` bucket: each object's key, or
+/// with `contents` the text of each `.json` object on one line.
+fn listed(moto: &Moto, admin: &User, prefix: &str, contents: bool) -> Vec<String> {
     let code = "import sys, boto3\n\
         s3 = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1')\n\
         for page in s3.get_paginator('list_objects_v2').paginate(Bucket='trail', Prefix=sys.argv[2]):\n\
         \x20   for o in page.get('Contents', []):\n\
-        \x20       if o['Key'].endswith('.json'): print(s3.get_object(Bucket='trail', Key=o['Key'])['Body'].read().decode().replace('\\n', ' '))\n";
+        \x20       if sys.argv[3] == 'keys': print(o['Key'])\n\
+        \x20       elif o['Key'].endswith('.json'): print(s3.get_object(Bucket='trail', Key=o['Key'])['Body'].read().decode().replace('\\n', ' '))\n";
+    let what = if contents { "contents" } else { "keys" };
     let out = Command::new("python3")
-        .args(["-c", code, &moto.endpoint, prefix])
+        .args(["-c", code, &moto.endpoint, prefix, what])
         .env("AWS_ACCESS_KEY_ID", &admin.id)
         .env("AWS_SECRET_ACCESS_KEY", &admin.secret)
         .output()
@@ -113,17 +97,6 @@ fn events_file(dir: &Path, tag: u32, day: u32, n: u32) -> PathBuf {
     ));
     std::fs::write(&path, format!("{{\"Records\":[{}]}}", records.join(","))).expect("write");
     path
-}
-
-fn lookup_ids(out: &Output) -> (Vec<String>, Option<String>) {
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("lookup json");
-    let ids = v["Events"]
-        .as_array()
-        .expect("Events")
-        .iter()
-        .map(|e| e["EventId"].as_str().expect("EventId").to_string())
-        .collect();
-    (ids, v["NextToken"].as_str().map(str::to_string))
 }
 
 #[test]
@@ -153,7 +126,7 @@ fn the_table_can_live_in_s3() {
         want,
         "the S3 table holds what a local one holds"
     );
-    let stored = keys(&moto, admin, "trail", "lake/prod/cloudtrail/");
+    let stored = listed(&moto, admin, "lake/prod/cloudtrail/", false);
     assert!(
         stored
             .iter()
@@ -205,9 +178,9 @@ fn the_table_can_live_in_s3() {
         .output()
         .expect("stats");
     assert!(text(&itself).contains("is itself the table"), "{}", text(&itself));
-    assert!(keys(&moto, admin, "trail", "lake/prdo").is_empty(), "nothing created");
+    assert!(listed(&moto, admin, "lake/prdo", false).is_empty(), "nothing created");
     assert!(
-        keys(&moto, admin, "trail", "lake/prod/cloudtrail/cloudtrail").is_empty(),
+        listed(&moto, admin, "lake/prod/cloudtrail/cloudtrail", false).is_empty(),
         "nothing created"
     );
 
@@ -241,7 +214,7 @@ fn the_table_can_live_in_s3() {
             .output()
             .expect("lookup-events");
         assert!(out.status.success(), "{}", text(&out));
-        lookup_ids(&out)
+        crate::lookup::event_ids(&out)
     };
     let (before, _) = lookup(&[]);
     let (page, token) = lookup(&["--max-items", "2"]);
@@ -267,15 +240,7 @@ fn the_table_can_live_in_s3() {
     let log = tmp.path().join("serve.log");
     let mut serve = ts(&moto, writer, table, &state);
     serve
-        .args([
-            "--log",
-            "info",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--refresh-secs",
-            "0.2",
-        ])
+        .args(crate::serve::SERVE)
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(&log).expect("log"));
     let server = crate::serve::Server::spawn(serve, &log);
@@ -369,7 +334,7 @@ fn two_writers_share_a_table_in_s3() {
     assert_eq!(counts(&moto, writer, table, &tmp.path().join("a")), want);
     assert!(ingested(&a) > 0 && ingested(&b) > 0, "both writers committed: {a} {b}");
     let admin = users.get("admin").expect("admin");
-    let creates = log_entries(&moto, admin, "race/cloudtrail/_delta_log/")
+    let creates = listed(&moto, admin, "race/cloudtrail/_delta_log/", true)
         .iter()
         .filter(|e| e.contains("\"metaData\""))
         .count();
@@ -416,7 +381,7 @@ fn a_store_without_conditional_writes_is_refused() {
     assert!(t.contains("overwrote an object written with If-None-Match"), "{t}");
     let admin = users.get("admin").expect("admin");
     assert_eq!(
-        keys(&moto, admin, "trail", "unsafe/"),
+        listed(&moto, admin, "unsafe/", false),
         ["unsafe/cloudtrail/_trailscope/conditional-put-probe"],
         "nothing but the probe was written"
     );

@@ -28,19 +28,22 @@ impl Drop for Server {
     }
 }
 
+/// `serve` on a free loopback port, logging at info, following new commits quickly.
+pub(crate) const SERVE: [&str; 7] = [
+    "--log",
+    "info",
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--refresh-secs",
+    "0.2",
+];
+
 pub(crate) fn start(data: &Path, log: &Path, extra: &[&str], token: Option<&str>) -> Server {
     let mut cmd = bin();
     cmd.arg("--data-dir")
         .arg(data)
-        .args([
-            "--log",
-            "info",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--refresh-secs",
-            "0.2",
-        ])
+        .args(SERVE)
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).expect("log file"));
