@@ -80,7 +80,7 @@ impl DataDir {
     /// Opens the table for writing, creating it when absent.
     pub async fn open(&self) -> Result<Lake> {
         let location = self.table().await?;
-        self.opened(Lake::open_or_create(location).await).await
+        self.opened(Lake::open_or_create(location).await)
     }
 
     /// Opens the table for reading. In S3 nothing is created: a mistyped prefix says so rather
@@ -90,10 +90,10 @@ impl DataDir {
             return self.open().await;
         }
         let location = self.table().await?;
-        let opened = Lake::open(location).await;
+        let opened = Lake::open(location.clone()).await;
         if let (Err(trailscope_lake::LakeError::NotFound { .. }), DataDir::S3(u)) = (&opened, self) {
             // The table's own URL given as the data directory (…/cloudtrail): say so.
-            if let Ok(Location::Store { url, store }) = self.table().await {
+            if let Location::Store { url, store } = location {
                 let parent = url.as_str().trim_end_matches('/').strip_suffix(&format!("/{TABLE}"));
                 if let Some(Ok(parent_url)) = parent.map(url::Url::parse)
                     && Lake::open(Location::Store { url: parent_url, store }).await.is_ok()
@@ -104,10 +104,10 @@ impl DataDir {
                 }
             }
         }
-        self.opened(opened).await
+        self.opened(opened)
     }
 
-    async fn opened(&self, result: Result<Lake, trailscope_lake::LakeError>) -> Result<Lake> {
+    fn opened(&self, result: Result<Lake, trailscope_lake::LakeError>) -> Result<Lake> {
         match (result, self) {
             (Ok(lake), _) => Ok(lake),
             // S3's answer in the access check's words, rather than delta-rs's chain of wrappers
