@@ -47,9 +47,10 @@ fn classify(e: DataFusionError) -> QueryError {
 /// A DataFusion session over `lake`'s current version.
 pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
     let mut config = SessionConfig::new().with_information_schema(true);
-    // Row-level filter pushdown into the Parquet scan: the Discover-style query (filter, newest
-    // 100) reads 2–3× less this way.
-    config.options_mut().execution.parquet.pushdown_filters = true;
+    // Row-level filter pushdown into the Parquet scan (the Discover-style query, filter and
+    // newest 100, reads 2–3× less this way) is decided per scan (`scan.rs`): on here, it
+    // would be forced on every scan.
+    config.options_mut().execution.parquet.pushdown_filters = false;
     config.options_mut().execution.parquet.reorder_filters = true;
     config.options_mut().sql_parser.enable_ident_normalization = true;
     let ctx = SessionContext::new_with_config(config);
