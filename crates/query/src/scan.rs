@@ -285,6 +285,9 @@ mod tests {
     use super::*;
     use datafusion::prelude::{col, lit};
 
+    /// Which days a filter keeps.
+    type Judge = fn(i32) -> bool;
+
     fn date(d: i32) -> Expr {
         lit(ScalarValue::Date32(Some(d)))
     }
@@ -292,7 +295,7 @@ mod tests {
     #[test]
     fn bounds_on_the_day_alone_are_decided_by_choosing_files() {
         let day = || col(schema::EVENT_DATE);
-        let exact: Vec<(Expr, fn(i32) -> bool)> = vec![
+        let exact: Vec<(Expr, Judge)> = vec![
             (day().gt_eq(date(10)), |d| d >= 10),
             (day().lt(date(12)), |d| d < 12),
             (date(12).gt(day()), |d| d < 12),
