@@ -18,6 +18,7 @@ mod highlight;
 mod hits;
 pub mod search;
 pub mod udf;
+mod viewfold;
 pub mod windows;
 
 pub use compile::Compiler;

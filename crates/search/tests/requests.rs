@@ -111,6 +111,20 @@ async fn elasticsearch_requests_agree_with_sql() {
             Sql("SELECT min(eventsource) FROM cloudtrail"),
         ),
         (
+            "terms by key, descending",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "order": {"_key": "desc"}}}}}),
+            "/aggregations/a/buckets/0/key",
+            Sql("SELECT max(eventsource) FROM cloudtrail"),
+        ),
+        (
+            "terms, fewest first",
+            json!({"size": 0, "aggs": {"a": {"terms": {"field": "eventsource", "order": {"_count": "asc"}, "size": 1}}}}),
+            "/aggregations/a/buckets/0/key",
+            Sql(
+                "SELECT eventsource FROM cloudtrail WHERE eventsource IS NOT NULL GROUP BY 1 ORDER BY count(*), 1 LIMIT 1",
+            ),
+        ),
+        (
             "terms missing",
             json!({"size": 0, "aggs": {"a": {"terms": {"field": "errorCode", "missing": "N/A"}}}}),
             "/aggregations/a/buckets/0",

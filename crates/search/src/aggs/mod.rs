@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::functions::expr_fn::date_trunc;
 use datafusion::functions_aggregate::expr_fn::{approx_distinct, approx_percentile_cont, avg, count, max, min, sum};
-use datafusion::prelude::{Expr, SessionContext, cast, col, lit};
+use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, col, lit};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value as Json, json};
 
@@ -21,6 +21,7 @@ use crate::error::SearchError;
 use crate::fields::{FieldDef, FieldType};
 use crate::search::{self, Limits, Request, count_rows, filtered};
 use crate::udf;
+use crate::viewfold;
 use calendar::{Interval, Zone};
 use spec::{Agg, CondBucket, CondShape, Kind, Metric, MetricKind, TermsOrder, bad, parse_level};
 
@@ -81,7 +82,7 @@ fn eval_level<'a>(
             })
             .collect();
         if !metrics.is_empty() {
-            let exprs = metric_exprs(&metrics)?;
+            let exprs = metric_exprs(&metrics, false)?;
             let batches = filtered(ctx, filter.clone())
                 .await?
                 .aggregate(vec![], exprs)?
@@ -122,7 +123,8 @@ fn single_row(batches: &[RecordBatch]) -> Option<(RecordBatch, usize)> {
 }
 
 /// Aggregate expressions of `metrics`, aliased `__m{i}_{j}`.
-fn metric_exprs(metrics: &[(&str, &Metric)]) -> Result<Vec<Expr>, SearchError> {
+/// `grouped`: the metrics are computed per bucket of a grouped query, not once for all events.
+fn metric_exprs(metrics: &[(&str, &Metric)], grouped: bool) -> Result<Vec<Expr>, SearchError> {
     let mut out = Vec::new();
     for (i, (name, m)) in metrics.iter().enumerate() {
         let e = m.field.expr.clone();
@@ -142,7 +144,10 @@ fn metric_exprs(metrics: &[(&str, &Metric)]) -> Result<Vec<Expr>, SearchError> {
         };
         let alias = |j: usize| format!("__m{i}_{j}");
         match &m.kind {
-            MetricKind::Cardinality => out.push(approx_distinct(e).alias(alias(0))),
+            // One sketch for all events: each batch's distinct views are added once (the sketch
+            // is the same). Per bucket, DataFusion's accumulator for many groups is faster.
+            MetricKind::Cardinality if grouped => out.push(approx_distinct(e).alias(alias(0))),
+            MetricKind::Cardinality => out.push(viewfold::approx_distinct_views(e).alias(alias(0))),
             MetricKind::ValueCount => out.push(count(e).alias(alias(0))),
             MetricKind::Min => out.push(min(numeric()?).alias(alias(0))),
             MetricKind::Max => out.push(max(numeric()?).alias(alias(0))),
@@ -252,6 +257,63 @@ fn split_subs(subs: &[Agg]) -> (Vec<(&str, &Metric)>, Vec<Agg>) {
     (inline, rest)
 }
 
+/// A `terms` aggregation on text with no metric under it, counted by each batch's distinct
+/// views ([`viewfold`]) instead of grouped by the text of every row: the terms with their
+/// counts, cut to `size` in the requested order, and the number of events counted in some
+/// bucket. `None` when the field is not read as string views or the order needs a metric.
+async fn terms_by_views(
+    base: &DataFrame,
+    field: &FieldDef,
+    size: usize,
+    order: &TermsOrder,
+    missing: Option<&str>,
+) -> Result<Option<(Vec<(String, u64)>, i64)>, SearchError> {
+    let desc = match order {
+        TermsOrder::Count(desc) | TermsOrder::Key(desc) => *desc,
+        TermsOrder::Metric(..) => return Ok(None),
+    };
+    if field.ty == FieldType::KeywordList
+        || datafusion::logical_expr::ExprSchemable::get_type(&field.expr, base.schema())? != DataType::Utf8View
+    {
+        return Ok(None);
+    }
+    let batches = base
+        .clone()
+        .aggregate(vec![], vec![viewfold::term_counts(field.expr.clone()).alias("__terms")])?
+        .collect()
+        .await?;
+    let counted = single_row(&batches).and_then(|(b, row)| {
+        let column = b.column_by_name("__terms")?;
+        viewfold::read_term_counts(column.as_ref(), row)
+    });
+    let Some((mut pairs, nulls)) = counted else {
+        return Ok(Some((Vec::new(), 0)));
+    };
+    // Events without the field count under `missing`, merged with a term of that text.
+    if let Some(m) = missing.filter(|_| nulls > 0) {
+        match pairs.iter_mut().find(|(t, _)| t == m) {
+            Some(p) => p.1 += nulls,
+            None => pairs.push((m.to_string(), nulls)),
+        }
+    }
+    let with_value = i64::try_from(pairs.iter().map(|p| p.1).sum::<u64>()).unwrap_or(i64::MAX);
+    // Ties in count go by term, as the grouped query sorts them.
+    let by_count = matches!(order, TermsOrder::Count(_));
+    let cmp = |a: &(String, u64), b: &(String, u64)| {
+        let (first, second) = if desc { (b, a) } else { (a, b) };
+        match by_count {
+            true => first.1.cmp(&second.1).then_with(|| a.0.cmp(&b.0)),
+            false => first.0.cmp(&second.0),
+        }
+    };
+    if pairs.len() > size {
+        pairs.select_nth_unstable_by(size, cmp);
+        pairs.truncate(size);
+    }
+    pairs.sort_by(cmp);
+    Ok(Some((pairs, with_value)))
+}
+
 /// terms, date_histogram, histogram and geo grids: one grouped query.
 async fn grouped(
     ctx: &SessionContext,
@@ -262,7 +324,7 @@ async fn grouped(
 ) -> Result<Json, SearchError> {
     let (inline, rest) = split_subs(&a.subs);
     let mut aggregates = vec![count(lit(1)).alias("__n")];
-    aggregates.extend(metric_exprs(&inline)?);
+    aggregates.extend(metric_exprs(&inline, true)?);
     let base = filtered(ctx, filter.clone()).await?;
     // Rows without a key form a group of their own, dropped when the buckets are read: a
     // filter (on the key, or on its source columns) is pushed into the scan and evaluated per
@@ -343,69 +405,105 @@ async fn grouped(
         }
         _ => return Err(bad(format!("[{}] is not a grouped aggregation", a.name))),
     };
-    let is_list = matches!(&a.kind, Kind::Terms { field, .. } if field.ty == FieldType::KeywordList);
-    let mut df = base.clone();
-    if is_list {
-        // Each element of a list field is a term of its own.
-        if !inline.is_empty() {
-            return Err(bad(format!(
-                "terms [{}] on a list field cannot have metric sub-aggregations",
-                a.name
-            )));
-        }
-        df = df
-            .select(vec![key.clone().alias("__key")])?
-            .unnest_columns(&["__key"])?;
-    }
-    let group_key = if is_list {
-        col("__key")
-    } else {
-        key.clone().alias("__key")
+    let counted = match &a.kind {
+        Kind::Terms {
+            field,
+            size,
+            order,
+            missing,
+            ..
+        } if inline.is_empty() => terms_by_views(&base, field, *size, order, missing.as_deref()).await?,
+        _ => None,
     };
-    let mut grouped = df.aggregate(vec![group_key], aggregates)?;
-    if matches!(a.kind, Kind::Terms { .. }) {
-        // All groups' total, computed before the top-N cut in the same pass, gives
-        // `sum_other_doc_count` without a second scan.
-        let keyed = datafusion::prelude::when(col("__key").is_null(), lit(0i64)).otherwise(col("__n"))?;
-        let total = Expr::from(datafusion::logical_expr::expr::WindowFunction::new(
-            datafusion::functions_aggregate::sum::sum_udaf(),
-            vec![keyed],
-        ));
-        grouped = grouped.window(vec![total.alias("__total")])?;
-    }
-    let mut grouped = grouped.sort(sort)?;
-    if let Some(n) = limit {
-        // One more: the group without a key may be among the first.
-        grouped = grouped.limit(0, Some(n.saturating_add(1)))?;
-    }
-    let batches = grouped.collect().await?;
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    budget.take(rows)?;
-
-    let mut buckets = Vec::with_capacity(rows);
-    for b in &batches {
-        let keys = b.column_by_name("__key").cloned();
-        let counts = b
-            .column_by_name("__n")
-            .and_then(|a| a.as_primitive_opt::<Int64Type>().cloned());
-        let (Some(keys), Some(counts)) = (keys, counts) else {
-            continue;
-        };
-        for row in 0..b.num_rows() {
-            if keys.is_null(row) {
-                continue;
-            }
-            let scalar = ScalarValue::try_from_array(&keys, row)?;
-            let mut bucket = Map::new();
-            let count = counts.value(row);
-            let key_json = key_json(&a.kind, &scalar, &mut bucket);
-            bucket.insert("doc_count".into(), json!(count));
-            for (i, (name, m)) in inline.iter().enumerate() {
-                bucket.insert((*name).to_string(), metric_json(m, b, row, i));
-            }
-            buckets.push((scalar, key_json, bucket));
+    let (mut buckets, with_value) = match counted {
+        Some((pairs, with_value)) => {
+            budget.take(pairs.len())?;
+            let buckets: Vec<(ScalarValue, Json, Map<String, Json>)> = pairs
+                .into_iter()
+                .map(|(term, n)| {
+                    let scalar = ScalarValue::Utf8(Some(term));
+                    let mut bucket = Map::new();
+                    let key_json = key_json(&a.kind, &scalar, &mut bucket);
+                    bucket.insert("doc_count".into(), json!(n));
+                    (scalar, key_json, bucket)
+                })
+                .collect();
+            (buckets, with_value)
         }
-    }
+        None => {
+            let is_list = matches!(&a.kind, Kind::Terms { field, .. } if field.ty == FieldType::KeywordList);
+            let mut df = base.clone();
+            if is_list {
+                // Each element of a list field is a term of its own.
+                if !inline.is_empty() {
+                    return Err(bad(format!(
+                        "terms [{}] on a list field cannot have metric sub-aggregations",
+                        a.name
+                    )));
+                }
+                df = df
+                    .select(vec![key.clone().alias("__key")])?
+                    .unnest_columns(&["__key"])?;
+            }
+            let group_key = if is_list {
+                col("__key")
+            } else {
+                key.clone().alias("__key")
+            };
+            let mut grouped = df.aggregate(vec![group_key], aggregates)?;
+            if matches!(a.kind, Kind::Terms { .. }) {
+                // All groups' total, computed before the top-N cut in the same pass, gives
+                // `sum_other_doc_count` without a second scan.
+                let keyed = datafusion::prelude::when(col("__key").is_null(), lit(0i64)).otherwise(col("__n"))?;
+                let total = Expr::from(datafusion::logical_expr::expr::WindowFunction::new(
+                    datafusion::functions_aggregate::sum::sum_udaf(),
+                    vec![keyed],
+                ));
+                grouped = grouped.window(vec![total.alias("__total")])?;
+            }
+            let mut grouped = grouped.sort(sort)?;
+            if let Some(n) = limit {
+                // One more: the group without a key may be among the first.
+                grouped = grouped.limit(0, Some(n.saturating_add(1)))?;
+            }
+            let batches = grouped.collect().await?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            budget.take(rows)?;
+
+            let mut buckets = Vec::with_capacity(rows);
+            for b in &batches {
+                let keys = b.column_by_name("__key").cloned();
+                let counts = b
+                    .column_by_name("__n")
+                    .and_then(|a| a.as_primitive_opt::<Int64Type>().cloned());
+                let (Some(keys), Some(counts)) = (keys, counts) else {
+                    continue;
+                };
+                for row in 0..b.num_rows() {
+                    if keys.is_null(row) {
+                        continue;
+                    }
+                    let scalar = ScalarValue::try_from_array(&keys, row)?;
+                    let mut bucket = Map::new();
+                    let count = counts.value(row);
+                    let key_json = key_json(&a.kind, &scalar, &mut bucket);
+                    bucket.insert("doc_count".into(), json!(count));
+                    for (i, (name, m)) in inline.iter().enumerate() {
+                        bucket.insert((*name).to_string(), metric_json(m, b, row, i));
+                    }
+                    buckets.push((scalar, key_json, bucket));
+                }
+            }
+            // Events with a key, all groups' (before the cut): see `__total` above.
+            let with_value = batches
+                .iter()
+                .find(|b| b.num_rows() > 0)
+                .and_then(|b| b.column_by_name("__total"))
+                .and_then(|c| c.as_primitive_opt::<Int64Type>().map(|c| c.value(0)))
+                .unwrap_or(0);
+            (buckets, with_value)
+        }
+    };
 
     if let Some(n) = limit {
         buckets.truncate(n);
@@ -456,12 +554,6 @@ async fn grouped(
                 .iter()
                 .filter_map(|b| b.get("doc_count").and_then(Json::as_i64))
                 .sum();
-            let with_value = batches
-                .iter()
-                .find(|b| b.num_rows() > 0)
-                .and_then(|b| b.column_by_name("__total"))
-                .and_then(|c| c.as_primitive_opt::<Int64Type>().map(|c| c.value(0)))
-                .unwrap_or(0);
             json!({
                 "doc_count_error_upper_bound": 0,
                 "sum_other_doc_count": (with_value - listed).max(0),
