@@ -14,6 +14,7 @@ pub mod discovery;
 mod dsl;
 mod error;
 pub mod fields;
+mod geocells;
 mod highlight;
 mod hits;
 pub mod search;

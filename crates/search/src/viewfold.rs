@@ -172,6 +172,17 @@ fn internal(what: &str) -> DataFusionError {
     DataFusionError::Internal(format!("trailscope_term_counts: {what}"))
 }
 
+/// A list array of one row holding `values` (an accumulator's state or result).
+pub(crate) fn one_row_list(values: ArrayRef, item: DataType) -> ArrayRef {
+    let n = values.len();
+    Arc::new(ListArray::new(
+        Arc::new(Field::new_list_field(item, false)),
+        OffsetBuffer::from_lengths([n]),
+        values,
+        None,
+    ))
+}
+
 /// The struct [`term_counts`] returns: `terms` and `counts` (lists of equal length) and
 /// `missing`, the rows without a term.
 pub(crate) fn term_counts_type() -> DataType {
@@ -255,26 +266,17 @@ impl TermCountsAccumulator {
     }
 
     fn to_struct(&self) -> StructArray {
-        let n = self.slots.len();
         let terms = StringArray::from_iter_values(self.slots.keys().map(|k| &**k));
         let counts = UInt64Array::from_iter_values(
             self.slots
                 .values()
                 .map(|s| self.counts.get(*s as usize).copied().unwrap_or(0)),
         );
-        let list = |values: ArrayRef, item: DataType| -> ArrayRef {
-            Arc::new(ListArray::new(
-                Arc::new(Field::new_list_field(item, false)),
-                OffsetBuffer::from_lengths([n]),
-                values,
-                None,
-            ))
-        };
         StructArray::new(
             term_counts_fields(),
             vec![
-                list(Arc::new(terms), DataType::Utf8),
-                list(Arc::new(counts), DataType::UInt64),
+                one_row_list(Arc::new(terms), DataType::Utf8),
+                one_row_list(Arc::new(counts), DataType::UInt64),
                 Arc::new(UInt64Array::from(vec![self.missing])),
             ],
             None,

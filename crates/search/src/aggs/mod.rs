@@ -19,6 +19,7 @@ use serde_json::{Map, Value as Json, json};
 use crate::compile::Compiler;
 use crate::error::SearchError;
 use crate::fields::{FieldDef, FieldType};
+use crate::geocells;
 use crate::search::{self, Limits, Request, count_rows, filtered};
 use crate::udf;
 use crate::viewfold;
@@ -314,6 +315,47 @@ async fn terms_by_views(
     Ok(Some((pairs, with_value)))
 }
 
+/// A `geotile_grid` whose only sub-aggregations are centroids of its own points, in one pass
+/// ([`crate::geocells`]): the `size` fullest tiles (ties by key), each with its centroids.
+async fn geotile_cells(
+    base: &DataFrame,
+    field: &FieldDef,
+    zoom: u8,
+    size: usize,
+    centroids: &[(&str, &Metric)],
+) -> Result<Vec<(ScalarValue, u64, Map<String, Json>)>, SearchError> {
+    let (lat, lon) = lat_lon(field);
+    let batches = base
+        .clone()
+        .aggregate(vec![], vec![geocells::geotile_cells(lat, lon, zoom).alias("__cells")])?
+        .collect()
+        .await?;
+    let mut cells = single_row(&batches)
+        .and_then(|(b, row)| geocells::read_cells(b.column_by_name("__cells")?.as_ref(), row))
+        .unwrap_or_default();
+    let fullest = |a: &geocells::Cell, b: &geocells::Cell| b.points.cmp(&a.points).then(a.key.cmp(&b.key));
+    if cells.len() > size {
+        cells.select_nth_unstable_by(size, fullest);
+        cells.truncate(size);
+    }
+    cells.sort_by(fullest);
+    Ok(cells
+        .into_iter()
+        .map(|c| {
+            let n = c.points as f64;
+            let centroid = json!({
+                "location": {"lat": c.lat_sum / n, "lon": c.lon_sum / n},
+                "count": c.points,
+            });
+            let metrics = centroids
+                .iter()
+                .map(|(name, _)| ((*name).to_string(), centroid.clone()))
+                .collect();
+            (ScalarValue::Int64(Some(c.key)), c.points, metrics)
+        })
+        .collect())
+}
+
 /// terms, date_histogram, histogram and geo grids: one grouped query.
 async fn grouped(
     ctx: &SessionContext,
@@ -412,19 +454,39 @@ async fn grouped(
             order,
             missing,
             ..
-        } if inline.is_empty() => terms_by_views(&base, field, *size, order, missing.as_deref()).await?,
+        } if inline.is_empty() => terms_by_views(&base, field, *size, order, missing.as_deref())
+            .await?
+            .map(|(pairs, with_value)| {
+                let buckets = pairs
+                    .into_iter()
+                    .map(|(term, n)| (ScalarValue::Utf8(Some(term)), n, Map::new()))
+                    .collect::<Vec<_>>();
+                (buckets, with_value)
+            }),
+        Kind::GeoGrid {
+            field,
+            tile: true,
+            precision,
+            size,
+        } if inline
+            .iter()
+            .all(|(_, m)| m.kind == MetricKind::GeoCentroid && m.field.path == field.path) =>
+        {
+            let buckets = geotile_cells(&base, field, *precision, *size, &inline).await?;
+            Some((buckets, 0))
+        }
         _ => None,
     };
     let (mut buckets, with_value) = match counted {
-        Some((pairs, with_value)) => {
-            budget.take(pairs.len())?;
-            let buckets: Vec<(ScalarValue, Json, Map<String, Json>)> = pairs
+        Some((counted, with_value)) => {
+            budget.take(counted.len())?;
+            let buckets: Vec<(ScalarValue, Json, Map<String, Json>)> = counted
                 .into_iter()
-                .map(|(term, n)| {
-                    let scalar = ScalarValue::Utf8(Some(term));
+                .map(|(scalar, n, metrics)| {
                     let mut bucket = Map::new();
                     let key_json = key_json(&a.kind, &scalar, &mut bucket);
                     bucket.insert("doc_count".into(), json!(n));
+                    bucket.extend(metrics);
                     (scalar, key_json, bucket)
                 })
                 .collect();
@@ -834,4 +896,98 @@ async fn top_hits(
     let total = count_rows(ctx, filter.clone()).await?;
     let hits = search::hits_for(ctx, &req, c, filter, &[]).await?;
     Ok(json!({"hits": {"total": {"value": total, "relation": "eq"}, "max_score": null, "hits": hits}}))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{ArrayRef, Float64Array, StructArray, new_null_array};
+    use arrow::datatypes::Fields;
+    use trailscope_cloudtrail::schema;
+
+    use super::*;
+
+    /// A `cloudtrail` table of `geoip` alone, in two partitions: points of a few hundred
+    /// cities, some rows without a location.
+    fn points_table() -> SessionContext {
+        let location = |rows: usize, seed: u64| -> ArrayRef {
+            let mut x = seed;
+            let (mut lat, mut lon, mut valid) = (Vec::new(), Vec::new(), Vec::new());
+            for _ in 0..rows {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let city = (x >> 33) % 311;
+                lat.push(-70.0 + city as f64 * 0.45);
+                lon.push(-170.0 + (city as f64 * 11.7) % 340.0);
+                valid.push(!(x >> 21).is_multiple_of(13));
+            }
+            let fields = match schema::geoip_fields()
+                .find("location")
+                .map(|(_, f)| f.data_type().clone())
+            {
+                Some(DataType::Struct(f)) => f,
+                _ => Fields::empty(),
+            };
+            Arc::new(StructArray::new(
+                fields,
+                vec![Arc::new(Float64Array::from(lat)), Arc::new(Float64Array::from(lon))],
+                Some(valid.into()),
+            ))
+        };
+        let geoip = |rows: usize, seed: u64| -> ArrayRef {
+            let columns = schema::geoip_fields()
+                .iter()
+                .map(|f| match f.name().as_str() {
+                    "location" => location(rows, seed),
+                    _ => new_null_array(f.data_type(), rows),
+                })
+                .collect();
+            Arc::new(StructArray::new(schema::geoip_fields(), columns, None))
+        };
+        let batch = |seed: u64| {
+            RecordBatch::try_from_iter([(schema::GEOIP, geoip(4000, seed))]).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let parts = vec![vec![batch(1), batch(2)], vec![batch(3)]];
+        let table =
+            datafusion::datasource::MemTable::try_new(batch(0).schema(), parts).unwrap_or_else(|e| panic!("{e}"));
+        let ctx = SessionContext::new();
+        ctx.register_table(trailscope_query::TABLE, Arc::new(table))
+            .unwrap_or_else(|e| panic!("{e}"));
+        crate::udf::register(&ctx);
+        ctx
+    }
+
+    #[tokio::test]
+    async fn geotile_cells_agree_with_the_grouped_query() {
+        let ctx = points_table();
+        let c = Compiler::new(chrono::Utc::now());
+        let limits = Limits::default();
+        let centroid = json!({"geo_centroid": {"field": "geoip.location"}});
+        let one_pass = json!({"g": {"geotile_grid": {"field": "geoip.location", "precision": 6, "size": 50},
+            "aggs": {"c": centroid}}});
+        // Another metric beside the centroid sends the grid through the grouped query.
+        let grouped = json!({"g": {"geotile_grid": {"field": "geoip.location", "precision": 6, "size": 50},
+            "aggs": {"c": centroid, "n": {"value_count": {"field": "geoip.location"}}}}});
+        let a = run(&ctx, &c, lit(true), &one_pass, &limits)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let b = run(&ctx, &c, lit(true), &grouped, &limits)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = (&a["g"]["buckets"], &b["g"]["buckets"]);
+        assert_eq!(a.as_array().map(Vec::len), Some(50), "{a}");
+        for (x, y) in a
+            .as_array()
+            .into_iter()
+            .flatten()
+            .zip(b.as_array().into_iter().flatten())
+        {
+            assert_eq!((&x["key"], &x["doc_count"]), (&y["key"], &y["doc_count"]));
+            assert_eq!(x["c"]["count"], y["c"]["count"]);
+            for axis in ["lat", "lon"] {
+                let (p, q) = (x["c"]["location"][axis].as_f64(), y["c"]["location"][axis].as_f64());
+                assert!(p.zip(q).is_some_and(|(p, q)| (p - q).abs() < 1e-9), "{x} {y}");
+            }
+        }
+    }
 }
