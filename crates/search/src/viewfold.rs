@@ -63,17 +63,20 @@ const MEMO_VIEWS: usize = 1 << 16;
 
 /// The views met so far, across batches, each with the slot its text was given.
 ///
-/// A batch's views point into its buffers by index, so a view is remembered by the buffer's
-/// address instead, and the buffers are kept alive (Arrow buffers never change) while the
-/// memo holds views into them: an address then always means the same bytes. The batches of
-/// one Parquet column chunk share its dictionary page's buffer, so a value is looked up by
-/// text once per chunk rather than once per batch. A batch with a buffer not met before (the
-/// next chunk, or a page without a dictionary) starts the memo afresh: kept small, it stays
-/// in the processor's cache, which mattered more than finding old views again (a memo of
-/// every chunk's views made a top-5 of 3,850 addresses slower than grouping).
+/// Short text (12 bytes at most) is inside its view: those views are remembered as they are,
+/// for every batch to come. A longer text's view points into a buffer of its batch by index,
+/// so it is remembered by the buffer's address instead, and the buffers are kept alive (Arrow
+/// buffers never change) while the memo holds views into them: an address then always means
+/// the same bytes. The batches of one Parquet column chunk share its dictionary page's
+/// buffer, so a value is looked up by text once per chunk rather than once per batch. A batch
+/// with a buffer not met before (the next chunk, or a page without a dictionary) forgets the
+/// views into the old buffers: kept small, the memo stays in the processor's cache, which
+/// mattered more than finding old views again (a memo of every chunk's views made a top-5 of
+/// 3,850 addresses slower than grouping).
 #[derive(Default)]
 pub(crate) struct ViewMemo {
-    slots: ViewMap<u32>,
+    short: ViewMap<u32>,
+    pointed: ViewMap<u32>,
     buffers: Vec<Buffer>,
 }
 
@@ -81,25 +84,29 @@ impl std::fmt::Debug for ViewMemo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "ViewMemo({} views, {} buffers)",
-            self.slots.len(),
+            "ViewMemo({} short, {} pointing, {} buffers)",
+            self.short.len(),
+            self.pointed.len(),
             self.buffers.len()
         )
     }
 }
 
 impl ViewMemo {
-    /// Keeps `a`'s buffers alive, starting afresh when it has one not met before or the memo
-    /// has grown past its bound. Returns each buffer's address.
+    /// Keeps `a`'s buffers alive, forgetting the views into others when it has one not met
+    /// before, and everything past the memo's bound. Returns each buffer's address.
     fn keep(&mut self, a: &StringViewArray) -> Vec<u64> {
         let known = |b: &Buffer| {
             self.buffers
                 .iter()
                 .any(|k| k.as_ptr() == b.as_ptr() && k.len() == b.len())
         };
-        if !a.data_buffers().iter().all(known) || self.slots.len() > MEMO_VIEWS {
-            self.slots.clear();
+        if !a.data_buffers().iter().all(known) || self.pointed.len() > MEMO_VIEWS {
+            self.pointed.clear();
             self.buffers = a.data_buffers().to_vec();
+        }
+        if self.short.len() > MEMO_VIEWS {
+            self.short.clear();
         }
         a.data_buffers().iter().map(|b| b.as_ptr() as usize as u64).collect()
     }
@@ -125,12 +132,15 @@ impl ViewMemo {
             let slot = match last {
                 Some((v, slot)) if v == *view => slot,
                 _ => {
-                    let key = memo_key(*view, &addresses);
-                    let slot = match self.slots.get(&key) {
+                    let (map, key) = match memo_key(*view, &addresses) {
+                        Some(key) => (&mut self.pointed, key),
+                        None => (&mut self.short, *view),
+                    };
+                    let slot = match map.get(&key) {
                         Some(s) => *s,
                         None => {
                             let s = resolve(row);
-                            self.slots.insert(key, s);
+                            map.insert(key, s);
                             s
                         }
                     };
@@ -144,20 +154,21 @@ impl ViewMemo {
     }
 
     fn size(&self) -> usize {
-        self.slots.capacity() * 24 + self.buffers.iter().map(Buffer::capacity).sum::<usize>()
+        (self.short.capacity() + self.pointed.capacity()) * 24
+            + self.buffers.iter().map(Buffer::capacity).sum::<usize>()
     }
 }
 
-/// A view as the memo knows it: short text (12 bytes at most) is inside the view itself;
-/// longer text is named by length, offset and its buffer's address instead of its index.
-fn memo_key(view: u128, addresses: &[u64]) -> u128 {
+/// A longer text's view as the memo knows it: named by length, offset and its buffer's
+/// address instead of its index. `None` for short text, whose view is the text.
+fn memo_key(view: u128, addresses: &[u64]) -> Option<u128> {
     let len = view as u32;
     if len <= 12 {
-        return view;
+        return None;
     }
     let v = ByteView::from(view);
     let address = addresses.get(v.buffer_index as usize).copied().unwrap_or(u64::MAX);
-    u128::from(len) | (u128::from(v.offset) << 32) | (u128::from(address) << 64)
+    Some(u128::from(len) | (u128::from(v.offset) << 32) | (u128::from(address) << 64))
 }
 
 /// The rows of a column as string views (text of other kinds is cast; views are kept).
@@ -529,13 +540,10 @@ mod tests {
         // A later batch over the same buffer (as the batches of one column chunk share its
         // dictionary page): nothing is looked at again.
         assert_eq!(visit(&mut memo, &a.slice(3, 3)), (vec![], vec![0, 4, 1], 0));
-        // Another buffer (the next chunk): the memo starts afresh. Equal text in two views is
-        // looked at twice, and merged by text by the caller.
-        let other = StringViewArray::from(vec![LONG_A, LONG_A, "RunTask"]);
-        assert_eq!(visit(&mut memo, &other), (vec![0, 1, 2], vec![0, 1, 2], 0));
-        // Short text lives in the view itself: a batch of it alone has no buffer to differ.
-        let short = StringViewArray::from(vec!["RunTask", "10.0.0.1"]);
-        assert_eq!(visit(&mut memo, &short), (vec![1], vec![2, 1], 0));
+        // Another buffer (the next chunk): views into the old one are forgotten, short text is
+        // not. Equal text in two views is looked at twice, and merged by text by the caller.
+        let other = StringViewArray::from(vec![LONG_A, LONG_A, "RunTask", "10.0.0.1"]);
+        assert_eq!(visit(&mut memo, &other), (vec![0, 1, 3], vec![0, 1, 1, 3], 0));
     }
 
     #[test]
@@ -551,7 +559,7 @@ mod tests {
             (vec![0, 1], vec![0, 1]),
             "forgotten and looked at again"
         );
-        assert!(memo.slots.len() <= 2 && memo.buffers.len() <= a.data_buffers().len());
+        assert!(memo.pointed.len() <= 2 && memo.buffers.len() <= a.data_buffers().len());
     }
 
     fn rows(seed: u64, n: usize) -> Vec<Option<String>> {
