@@ -82,6 +82,9 @@ impl AggregateUDFImpl for GeotileCells {
 /// Points remembered with their cell's slot: 4,096 direct-mapped entries.
 const MEMO_BITS: u32 = 12;
 
+/// Points kept in the map of all points met before it starts afresh (about 6 MB).
+const POINTS_KEPT: usize = 1 << 18;
+
 #[derive(Debug)]
 struct CellsAccumulator {
     zoom: u32,
@@ -131,6 +134,10 @@ impl CellsAccumulator {
                     Some(slot) => *slot,
                     None => {
                         let slot = self.slot(pack_tile(self.zoom, tile_of(lat, lon, self.zoom)));
+                        // GeoIP has a point per city; other points may all differ.
+                        if self.points.len() >= POINTS_KEPT {
+                            self.points.clear();
+                        }
                         self.points.insert((a, b), slot);
                         slot
                     }

@@ -9,20 +9,18 @@
 //! or a page without a dictionary): they are merged by text, so the results never depend on
 //! the encoding.
 //!
-//! - [`term_counts`]: every term of a column with its number of rows, and the rows without
-//!   one: the `terms` aggregation without sub-metrics.
+//! - [`term_counts`]: the `terms` aggregation without sub-metrics: every term of a column
+//!   counted, then cut to the terms asked for.
 //! - [`approx_distinct_views`]: DataFusion's `approx_distinct` fed one row per view met.
 //!   A HyperLogLog sketch does not change when a value is added again, so the result is the
 //!   one `approx_distinct` gives.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::ByteView;
-use arrow::array::{
-    Array, ArrayRef, AsArray, ListArray, StringArray, StringViewArray, StructArray, UInt32Array, UInt64Array,
-};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, StringViewArray, StructArray, UInt32Array, UInt64Array};
 use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::ScalarValue;
@@ -32,31 +30,57 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
 use datafusion::prelude::Expr;
 
-/// Hashes a view (16 bytes) with one folded multiplication; std's SipHash cost more than the
-/// rest of the fold.
-#[derive(Default)]
-struct ViewHasher(u64);
+/// Hashes a view (16 bytes) with one folded multiplication, keyed per process: std's SipHash
+/// cost more than the rest of the fold, and the text is the callers' (user agents, error
+/// messages), so the key keeps crafted collisions out.
+#[derive(Clone, Copy)]
+struct ViewHasher {
+    key: (u64, u64),
+    state: u64,
+}
+
+impl Default for ViewHasher {
+    fn default() -> Self {
+        static KEY: LazyLock<(u64, u64)> = LazyLock::new(|| {
+            let s = std::collections::hash_map::RandomState::new();
+            (s.hash_one(1u8), s.hash_one(2u8))
+        });
+        ViewHasher { key: *KEY, state: 0 }
+    }
+}
 
 impl Hasher for ViewHasher {
     fn finish(&self) -> u64 {
-        self.0
+        self.state
     }
 
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+            self.state = (self.state ^ self.key.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
         }
     }
 
     fn write_u128(&mut self, v: u128) {
         // Truncations are the point: the two halves are mixed by one wide multiplication.
         let (lo, hi) = (v as u64, (v >> 64) as u64);
-        let m = u128::from(lo ^ 0x243f_6a88_85a3_08d3) * u128::from(hi ^ 0x1319_8a2e_0370_7344);
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
+        let m = u128::from(lo ^ self.key.0) * u128::from(hi ^ self.key.1);
+        self.state = (m as u64) ^ ((m >> 64) as u64);
     }
 }
 
-type ViewMap<V> = HashMap<u128, V, BuildHasherDefault<ViewHasher>>;
+/// Builds [`ViewHasher`]s with the process's key, read once per map.
+#[derive(Clone, Copy, Default)]
+struct ViewHashing(ViewHasher);
+
+impl std::hash::BuildHasher for ViewHashing {
+    type Hasher = ViewHasher;
+
+    fn build_hasher(&self) -> ViewHasher {
+        self.0
+    }
+}
+
+type ViewMap<V> = HashMap<u128, V, ViewHashing>;
 
 /// Views met at most before the memo starts again.
 const MEMO_VIEWS: usize = 1 << 16;
@@ -194,31 +218,75 @@ pub(crate) fn one_row_list(values: ArrayRef, item: DataType) -> ArrayRef {
     ))
 }
 
-/// The struct [`term_counts`] returns: `terms` and `counts` (lists of equal length) and
-/// `missing`, the rows without a term.
-pub(crate) fn term_counts_type() -> DataType {
-    DataType::Struct(term_counts_fields())
-}
-
+/// The state of [`term_counts`]: every term met (`terms` and `counts`, lists of equal length)
+/// and `missing`, the rows without a term.
 fn term_counts_fields() -> Fields {
     Fields::from(vec![
-        Field::new(
-            "terms",
-            DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, false))),
-            false,
-        ),
-        Field::new(
-            "counts",
-            DataType::List(Arc::new(Field::new_list_field(DataType::UInt64, false))),
-            false,
-        ),
+        list_field("terms", DataType::Utf8View),
+        list_field("counts", DataType::UInt64),
         Field::new("missing", DataType::UInt64, false),
     ])
+}
+
+/// The result of [`term_counts`]: the terms kept by its [`TermsCut`], in order, with their
+/// counts, and `with_value`, the rows counted under some term before the cut.
+fn terms_result_fields() -> Fields {
+    Fields::from(vec![
+        list_field("terms", DataType::Utf8View),
+        list_field("counts", DataType::UInt64),
+        Field::new("with_value", DataType::UInt64, false),
+    ])
+}
+
+fn list_field(name: &str, item: DataType) -> Field {
+    Field::new(
+        name,
+        DataType::List(Arc::new(Field::new_list_field(item, false))),
+        false,
+    )
+}
+
+/// Which terms a `terms` aggregation keeps: `size` of them, by count (ties by term) or by
+/// term, and under which term the rows without one are counted, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TermsCut {
+    pub(crate) size: usize,
+    pub(crate) by_count: bool,
+    pub(crate) descending: bool,
+    pub(crate) missing: Option<String>,
+}
+
+impl TermsCut {
+    /// `terms` with the rows without a term added under `missing` (merged with a term of
+    /// that text), cut to `size` in order; and the rows counted before the cut.
+    fn apply<'a>(&'a self, mut terms: Vec<(&'a str, u64)>, missing: u64) -> (Vec<(&'a str, u64)>, u64) {
+        if let Some(m) = self.missing.as_deref().filter(|_| missing > 0) {
+            match terms.iter_mut().find(|(t, _)| *t == m) {
+                Some(t) => t.1 += missing,
+                None => terms.push((m, missing)),
+            }
+        }
+        let with_value = terms.iter().map(|t| t.1).sum();
+        let cmp = |a: &(&str, u64), b: &(&str, u64)| {
+            let (first, second) = if self.descending { (b, a) } else { (a, b) };
+            match self.by_count {
+                true => first.1.cmp(&second.1).then_with(|| a.0.cmp(b.0)),
+                false => first.0.cmp(second.0),
+            }
+        };
+        if terms.len() > self.size {
+            terms.select_nth_unstable_by(self.size, cmp);
+            terms.truncate(self.size);
+        }
+        terms.sort_by(cmp);
+        (terms, with_value)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct TermCounts {
     signature: Signature,
+    cut: TermsCut,
 }
 
 impl AggregateUDFImpl for TermCounts {
@@ -231,7 +299,7 @@ impl AggregateUDFImpl for TermCounts {
     }
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(term_counts_type())
+        Ok(DataType::Struct(terms_result_fields()))
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
@@ -242,12 +310,13 @@ impl AggregateUDFImpl for TermCounts {
     }
 
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
-        Ok(Box::new(TermCountsAccumulator::default()))
+        Ok(Box::new(TermCountsAccumulator::new(self.cut.clone())))
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct TermCountsAccumulator {
+    cut: TermsCut,
     /// Each term's slot in `counts`.
     slots: datafusion::common::HashMap<Box<str>, u32>,
     counts: Vec<u64>,
@@ -258,6 +327,17 @@ struct TermCountsAccumulator {
 }
 
 impl TermCountsAccumulator {
+    fn new(cut: TermsCut) -> Self {
+        TermCountsAccumulator {
+            cut,
+            slots: Default::default(),
+            counts: Vec::new(),
+            missing: 0,
+            memo: ViewMemo::default(),
+            text_bytes: 0,
+        }
+    }
+
     fn slot(slots: &mut datafusion::common::HashMap<Box<str>, u32>, text_bytes: &mut usize, term: &str) -> u32 {
         if let Some(s) = slots.get(term) {
             return *s;
@@ -276,22 +356,22 @@ impl TermCountsAccumulator {
         self.counts[s] += n;
     }
 
-    fn to_struct(&self) -> StructArray {
-        let terms = StringArray::from_iter_values(self.slots.keys().map(|k| &**k));
-        let counts = UInt64Array::from_iter_values(
-            self.slots
-                .values()
-                .map(|s| self.counts.get(*s as usize).copied().unwrap_or(0)),
-        );
-        StructArray::new(
-            term_counts_fields(),
-            vec![
-                one_row_list(Arc::new(terms), DataType::Utf8),
-                one_row_list(Arc::new(counts), DataType::UInt64),
-                Arc::new(UInt64Array::from(vec![self.missing])),
-            ],
-            None,
-        )
+    fn terms(&self) -> Vec<(&str, u64)> {
+        self.slots
+            .iter()
+            .map(|(t, s)| (&**t, self.counts.get(*s as usize).copied().unwrap_or(0)))
+            .collect()
+    }
+
+    /// Terms and counts as two one-row lists. Views, not offsets: every term of a
+    /// high-cardinality field may add up to more than 2 GiB.
+    fn lists(terms: &[(&str, u64)]) -> [ArrayRef; 2] {
+        let text = StringViewArray::from_iter_values(terms.iter().map(|t| t.0));
+        let counts = UInt64Array::from_iter_values(terms.iter().map(|t| t.1));
+        [
+            one_row_list(Arc::new(text), DataType::Utf8View),
+            one_row_list(Arc::new(counts), DataType::UInt64),
+        ]
     }
 }
 
@@ -322,7 +402,10 @@ impl Accumulator for TermCountsAccumulator {
         let (terms, counts) = (terms.as_list::<i32>(), counts.as_list::<i32>());
         for row in 0..terms.len() {
             let (t, c) = (terms.value(row), counts.value(row));
-            let (t, c) = (t.as_string::<i32>(), c.as_primitive::<arrow::datatypes::UInt64Type>());
+            let t = t
+                .as_string_view_opt()
+                .ok_or_else(|| internal("terms of a state are string views"))?;
+            let c = c.as_primitive::<arrow::datatypes::UInt64Type>();
             for i in 0..t.len() {
                 self.add(t.value(i), c.value(i));
             }
@@ -336,16 +419,20 @@ impl Accumulator for TermCountsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let s = self.to_struct();
-        let mut out = Vec::with_capacity(3);
-        for c in s.columns() {
-            out.push(ScalarValue::try_from_array(c, 0)?);
-        }
-        Ok(out)
+        let [text, counts] = Self::lists(&self.terms());
+        Ok(vec![
+            ScalarValue::try_from_array(&text, 0)?,
+            ScalarValue::try_from_array(&counts, 0)?,
+            ScalarValue::UInt64(Some(self.missing)),
+        ])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(ScalarValue::Struct(Arc::new(self.to_struct())))
+        let (kept, with_value) = self.cut.apply(self.terms(), self.missing);
+        let [text, counts] = Self::lists(&kept);
+        let with_value: ArrayRef = Arc::new(UInt64Array::from(vec![with_value]));
+        let result = StructArray::new(terms_result_fields(), vec![text, counts, with_value], None);
+        Ok(ScalarValue::Struct(Arc::new(result)))
     }
 
     fn size(&self) -> usize {
@@ -358,20 +445,19 @@ impl Accumulator for TermCountsAccumulator {
     }
 }
 
-static TERM_COUNTS: LazyLock<AggregateUDF> = LazyLock::new(|| {
+/// The `terms` aggregation of `e` (text) for one group: the terms `cut` keeps with their
+/// counts, and the rows counted under some term; [`read_terms`] reads it.
+pub(crate) fn term_counts(e: Expr, cut: TermsCut) -> Expr {
     AggregateUDF::from(TermCounts {
         signature: Signature::any(1, Volatility::Immutable),
+        cut,
     })
-});
-
-/// Every term of `e` (text) with its number of rows, and the number of rows without a term,
-/// as a [`term_counts_type`] struct.
-pub(crate) fn term_counts(e: Expr) -> Expr {
-    TERM_COUNTS.call(vec![e])
+    .call(vec![e])
 }
 
-/// Reads the struct of [`term_counts`]: the terms with their counts, and the missing rows.
-pub(crate) fn read_term_counts(a: &dyn Array, row: usize) -> Option<(Vec<(String, u64)>, u64)> {
+/// Reads the result of [`term_counts`]: the terms kept, in order, with their counts, and the
+/// rows counted under some term.
+pub(crate) fn read_terms(a: &dyn Array, row: usize) -> Option<(Vec<(String, u64)>, u64)> {
     let s = a.as_struct_opt()?;
     if s.is_null(row) {
         return Some((Vec::new(), 0));
@@ -379,17 +465,17 @@ pub(crate) fn read_term_counts(a: &dyn Array, row: usize) -> Option<(Vec<(String
     let terms = s.column(0).as_list_opt::<i32>()?.value(row);
     let counts = s.column(1).as_list_opt::<i32>()?.value(row);
     let (terms, counts) = (
-        terms.as_string_opt::<i32>()?,
+        terms.as_string_view_opt()?,
         counts.as_primitive_opt::<arrow::datatypes::UInt64Type>()?,
     );
-    let missing = s
+    let with_value = s
         .column(2)
         .as_primitive_opt::<arrow::datatypes::UInt64Type>()?
         .value(row);
     let pairs = (0..terms.len())
         .map(|i| (terms.value(i).to_string(), counts.value(i)))
         .collect();
-    Some((pairs, missing))
+    Some((pairs, with_value))
 }
 
 /// `approx_distinct`, fed one row per distinct view of each batch.
@@ -594,8 +680,14 @@ mod tests {
         let mut expected: HashMap<String, u64> = HashMap::new();
         let mut nulls = 0;
         let mut parts = Vec::new();
+        let all = TermsCut {
+            size: usize::MAX,
+            by_count: true,
+            descending: true,
+            missing: None,
+        };
         for seed in [1, 100] {
-            let mut acc = TermCountsAccumulator::default();
+            let mut acc = TermCountsAccumulator::new(all.clone());
             for b in batches(seed) {
                 for v in b.iter() {
                     match v {
@@ -608,17 +700,40 @@ mod tests {
             }
             parts.push(acc.state().unwrap_or_else(|e| panic!("{e}")));
         }
-        let mut merged = TermCountsAccumulator::default();
         let states: Vec<ArrayRef> = (0..3)
             .map(|i| ScalarValue::iter_to_array(parts.iter().map(|p| p[i].clone())).unwrap_or_else(|e| panic!("{e}")))
             .collect();
-        merged.merge_batch(&states).unwrap_or_else(|e| panic!("{e}"));
-        let result = merged.evaluate().unwrap_or_else(|e| panic!("{e}"));
-        let array = result.to_array().unwrap_or_else(|e| panic!("{e}"));
-        let (pairs, missing) = read_term_counts(array.as_ref(), 0).unwrap_or_else(|| panic!("a term_counts struct"));
-        let got: HashMap<String, u64> = pairs.into_iter().collect();
+        let result = |cut: TermsCut| {
+            let mut merged = TermCountsAccumulator::new(cut);
+            merged.merge_batch(&states).unwrap_or_else(|e| panic!("{e}"));
+            let result = merged.evaluate().unwrap_or_else(|e| panic!("{e}"));
+            let array = result.to_array().unwrap_or_else(|e| panic!("{e}"));
+            read_terms(array.as_ref(), 0).unwrap_or_else(|| panic!("a term_counts struct"))
+        };
+        let (pairs, with_value) = result(all.clone());
+        let got: HashMap<String, u64> = pairs.iter().cloned().collect();
         assert_eq!(got, expected);
-        assert_eq!(missing, nulls);
+        assert_eq!(with_value, expected.values().sum::<u64>());
+        assert!(
+            pairs
+                .windows(2)
+                .all(|w| w[0].1 > w[1].1 || (w[0].1 == w[1].1 && w[0].0 < w[1].0))
+        );
+
+        // The rows without a term under a term of their own, and a cut to the last 3 by text.
+        let cut = TermsCut {
+            size: 3,
+            by_count: false,
+            descending: true,
+            missing: Some("~none".into()),
+        };
+        let (pairs, with_value) = result(cut);
+        let mut keys: Vec<&String> = expected.keys().collect();
+        keys.sort();
+        assert_eq!(pairs[0], ("~none".to_string(), nulls));
+        assert_eq!(pairs[1].0, **keys.last().unwrap_or_else(|| panic!("terms")));
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(with_value, expected.values().sum::<u64>() + nulls);
     }
 
     #[tokio::test]

@@ -269,8 +269,9 @@ async fn terms_by_views(
     order: &TermsOrder,
     missing: Option<&str>,
 ) -> Result<Option<(Vec<(String, u64)>, i64)>, SearchError> {
-    let desc = match order {
-        TermsOrder::Count(desc) | TermsOrder::Key(desc) => *desc,
+    let (by_count, descending) = match order {
+        TermsOrder::Count(desc) => (true, *desc),
+        TermsOrder::Key(desc) => (false, *desc),
         TermsOrder::Metric(..) => return Ok(None),
     };
     if field.ty == FieldType::KeywordList
@@ -278,41 +279,29 @@ async fn terms_by_views(
     {
         return Ok(None);
     }
+    // The aggregate cuts the list itself: only `size` terms leave it.
+    let cut = viewfold::TermsCut {
+        size,
+        by_count,
+        descending,
+        missing: missing.map(str::to_string),
+    };
     let batches = base
         .clone()
-        .aggregate(vec![], vec![viewfold::term_counts(field.expr.clone()).alias("__terms")])?
+        .aggregate(
+            vec![],
+            vec![viewfold::term_counts(field.expr.clone(), cut).alias("__terms")],
+        )?
         .collect()
         .await?;
     let counted = single_row(&batches).and_then(|(b, row)| {
         let column = b.column_by_name("__terms")?;
-        viewfold::read_term_counts(column.as_ref(), row)
+        viewfold::read_terms(column.as_ref(), row)
     });
-    let Some((mut pairs, nulls)) = counted else {
-        return Ok(Some((Vec::new(), 0)));
-    };
-    // Events without the field count under `missing`, merged with a term of that text.
-    if let Some(m) = missing.filter(|_| nulls > 0) {
-        match pairs.iter_mut().find(|(t, _)| t == m) {
-            Some(p) => p.1 += nulls,
-            None => pairs.push((m.to_string(), nulls)),
-        }
-    }
-    let with_value = i64::try_from(pairs.iter().map(|p| p.1).sum::<u64>()).unwrap_or(i64::MAX);
-    // Ties in count go by term, as the grouped query sorts them.
-    let by_count = matches!(order, TermsOrder::Count(_));
-    let cmp = |a: &(String, u64), b: &(String, u64)| {
-        let (first, second) = if desc { (b, a) } else { (a, b) };
-        match by_count {
-            true => first.1.cmp(&second.1).then_with(|| a.0.cmp(&b.0)),
-            false => first.0.cmp(&second.0),
-        }
-    };
-    if pairs.len() > size {
-        pairs.select_nth_unstable_by(size, cmp);
-        pairs.truncate(size);
-    }
-    pairs.sort_by(cmp);
-    Ok(Some((pairs, with_value)))
+    Ok(Some(match counted {
+        Some((pairs, with_value)) => (pairs, i64::try_from(with_value).unwrap_or(i64::MAX)),
+        None => (Vec::new(), 0),
+    }))
 }
 
 /// A `geotile_grid` whose only sub-aggregations are centroids of its own points, in one pass
