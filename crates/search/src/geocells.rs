@@ -13,15 +13,15 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StructArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, FieldRef, Fields, Float64Type, Int64Type, UInt64Type};
+use arrow::datatypes::{DataType, FieldRef, Fields, Float64Type, Int64Type, UInt64Type};
 use datafusion::common::ScalarValue;
-use datafusion::error::{DataFusionError, Result};
+use datafusion::error::Result;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
 use datafusion::prelude::{Expr, cast};
 
 use crate::udf::{pack_tile, tile_of};
-use crate::viewfold::one_row_list;
+use crate::viewfold::{internal, list_field, one_row_list, state_fields};
 
 /// One tile: its packed key ([`pack_tile`]), points, and sums of their coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,18 +33,11 @@ pub(crate) struct Cell {
 }
 
 fn cells_fields() -> Fields {
-    let list = |name: &str, item: DataType| {
-        Field::new(
-            name,
-            DataType::List(Arc::new(Field::new_list_field(item, false))),
-            false,
-        )
-    };
     Fields::from(vec![
-        list("keys", DataType::Int64),
-        list("points", DataType::UInt64),
-        list("lat_sums", DataType::Float64),
-        list("lon_sums", DataType::Float64),
+        list_field("keys", DataType::Int64),
+        list_field("points", DataType::UInt64),
+        list_field("lat_sums", DataType::Float64),
+        list_field("lon_sums", DataType::Float64),
     ])
 }
 
@@ -56,7 +49,7 @@ struct GeotileCells {
 
 impl AggregateUDFImpl for GeotileCells {
     fn name(&self) -> &str {
-        "trailscope_geotile_cells"
+        GEOTILE_CELLS
     }
 
     fn signature(&self) -> &Signature {
@@ -68,10 +61,7 @@ impl AggregateUDFImpl for GeotileCells {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(cells_fields()
-            .iter()
-            .map(|f| Arc::new(f.as_ref().clone().with_name(format!("{}[{}]", args.name, f.name()))))
-            .collect())
+        Ok(state_fields(&args, &cells_fields()))
     }
 
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -178,24 +168,20 @@ impl CellsAccumulator {
     }
 }
 
-fn floats(a: &ArrayRef) -> Result<ArrayRef> {
-    Ok(match a.data_type() {
-        DataType::Float64 => Arc::clone(a),
-        _ => arrow::compute::cast(a, &DataType::Float64)?,
-    })
-}
-
-fn internal(what: &str) -> DataFusionError {
-    DataFusionError::Internal(format!("trailscope_geotile_cells: {what}"))
-}
+const GEOTILE_CELLS: &str = "trailscope_geotile_cells";
 
 impl Accumulator for CellsAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         let [lat, lon] = values else {
-            return Err(internal("takes a latitude and a longitude"));
+            return Err(internal(GEOTILE_CELLS, "takes a latitude and a longitude"));
         };
-        let (lat, lon) = (floats(lat)?, floats(lon)?);
-        let (lat, lon) = (lat.as_primitive::<Float64Type>(), lon.as_primitive::<Float64Type>());
+        // [`geotile_cells`] casts both to floats.
+        let (Some(lat), Some(lon)) = (
+            lat.as_primitive_opt::<Float64Type>(),
+            lon.as_primitive_opt::<Float64Type>(),
+        ) else {
+            return Err(internal(GEOTILE_CELLS, "takes floats"));
+        };
         // A point needs both coordinates, as in the grouped query (whose key is then null).
         let valid = arrow::buffer::NullBuffer::union(lat.nulls(), lon.nulls());
         for (i, (&y, &x)) in lat.values().iter().zip(lon.values().iter()).enumerate() {
@@ -208,7 +194,7 @@ impl Accumulator for CellsAccumulator {
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let [keys, points, lats, lons] = states else {
-            return Err(internal("a state has four parts"));
+            return Err(internal(GEOTILE_CELLS, "a state has four parts"));
         };
         for row in 0..keys.len() {
             let (k, p, y, x) = (

@@ -1,4 +1,4 @@
-//! Aggregations over text that meet each distinct value of a batch once.
+//! Aggregations over text that meet each distinct value once per column chunk.
 //!
 //! Text is read from Parquet as string views, and the rows of a dictionary-encoded page that
 //! hold one value all carry the same 16-byte view: same length, same prefix, same buffer and
@@ -195,17 +195,13 @@ fn memo_key(view: u128, addresses: &[u64]) -> Option<u128> {
     Some(u128::from(len) | (u128::from(v.offset) << 32) | (u128::from(address) << 64))
 }
 
-/// The rows of a column as string views (text of other kinds is cast; views are kept).
-fn as_views(a: &ArrayRef) -> Result<ArrayRef> {
-    match a.data_type() {
-        DataType::Utf8View => Ok(Arc::clone(a)),
-        _ => Ok(arrow::compute::cast(a, &DataType::Utf8View)?),
-    }
+/// An error of one of our aggregate functions (`function`): a caller broke its contract.
+pub(crate) fn internal(function: &str, what: &str) -> DataFusionError {
+    DataFusionError::Internal(format!("{function}: {what}"))
 }
 
-fn internal(what: &str) -> DataFusionError {
-    DataFusionError::Internal(format!("trailscope_term_counts: {what}"))
-}
+const TERM_COUNTS: &str = "trailscope_term_counts";
+const APPROX_DISTINCT_VIEWS: &str = "trailscope_approx_distinct_views";
 
 /// A list array of one row holding `values` (an accumulator's state or result).
 pub(crate) fn one_row_list(values: ArrayRef, item: DataType) -> ArrayRef {
@@ -238,7 +234,16 @@ fn terms_result_fields() -> Fields {
     ])
 }
 
-fn list_field(name: &str, item: DataType) -> Field {
+/// An aggregate's state `fields`, named after the aggregate as DataFusion names them.
+pub(crate) fn state_fields(args: &StateFieldsArgs, fields: &Fields) -> Vec<FieldRef> {
+    fields
+        .iter()
+        .map(|f| Arc::new(f.as_ref().clone().with_name(format!("{}[{}]", args.name, f.name()))))
+        .collect()
+}
+
+/// A non-null list of non-null `item`s.
+pub(crate) fn list_field(name: &str, item: DataType) -> Field {
     Field::new(
         name,
         DataType::List(Arc::new(Field::new_list_field(item, false))),
@@ -274,13 +279,18 @@ impl TermsCut {
                 false => first.0.cmp(second.0),
             }
         };
-        if terms.len() > self.size {
-            terms.select_nth_unstable_by(self.size, cmp);
-            terms.truncate(self.size);
-        }
-        terms.sort_by(cmp);
-        (terms, with_value)
+        (first_in_order(terms, self.size, cmp), with_value)
     }
+}
+
+/// The first `n` of `items` in the order of `cmp`, sorted, without sorting the rest.
+pub(crate) fn first_in_order<T>(mut items: Vec<T>, n: usize, cmp: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    if items.len() > n {
+        items.select_nth_unstable_by(n, &cmp);
+        items.truncate(n);
+    }
+    items.sort_by(cmp);
+    items
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -291,7 +301,7 @@ struct TermCounts {
 
 impl AggregateUDFImpl for TermCounts {
     fn name(&self) -> &str {
-        "trailscope_term_counts"
+        TERM_COUNTS
     }
 
     fn signature(&self) -> &Signature {
@@ -303,10 +313,7 @@ impl AggregateUDFImpl for TermCounts {
     }
 
     fn state_fields(&self, args: StateFieldsArgs) -> Result<Vec<FieldRef>> {
-        Ok(term_counts_fields()
-            .iter()
-            .map(|f| Arc::new(f.as_ref().clone().with_name(format!("{}[{}]", args.name, f.name()))))
-            .collect())
+        Ok(state_fields(&args, &term_counts_fields()))
     }
 
     fn accumulator(&self, _: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
@@ -377,9 +384,10 @@ impl TermCountsAccumulator {
 
 impl Accumulator for TermCountsAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let column = values.first().ok_or_else(|| internal("no argument"))?;
-        let views = as_views(column)?;
-        let views = views.as_string_view();
+        let column = values.first().ok_or_else(|| internal(TERM_COUNTS, "no argument"))?;
+        let views = column
+            .as_string_view_opt()
+            .ok_or_else(|| internal(TERM_COUNTS, "reads string views"))?;
         let (slots, text_bytes, counts) = (&mut self.slots, &mut self.text_bytes, &mut self.counts);
         self.missing += self.memo.visit(
             views,
@@ -397,14 +405,14 @@ impl Accumulator for TermCountsAccumulator {
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let [terms, counts, missing] = states else {
-            return Err(internal("a state has three parts"));
+            return Err(internal(TERM_COUNTS, "a state has three parts"));
         };
         let (terms, counts) = (terms.as_list::<i32>(), counts.as_list::<i32>());
         for row in 0..terms.len() {
             let (t, c) = (terms.value(row), counts.value(row));
             let t = t
                 .as_string_view_opt()
-                .ok_or_else(|| internal("terms of a state are string views"))?;
+                .ok_or_else(|| internal(TERM_COUNTS, "terms of a state are string views"))?;
             let c = c.as_primitive::<arrow::datatypes::UInt64Type>();
             for i in 0..t.len() {
                 self.add(t.value(i), c.value(i));
@@ -486,7 +494,7 @@ struct ApproxDistinctViews {
 
 impl AggregateUDFImpl for ApproxDistinctViews {
     fn name(&self) -> &str {
-        "trailscope_approx_distinct_views"
+        APPROX_DISTINCT_VIEWS
     }
 
     fn signature(&self) -> &Signature {
@@ -530,10 +538,12 @@ struct FoldedAccumulator {
 
 impl Accumulator for FoldedAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        let column = values.first().ok_or_else(|| internal("no argument"))?;
+        let column = values
+            .first()
+            .ok_or_else(|| internal(APPROX_DISTINCT_VIEWS, "no argument"))?;
         let views = column
             .as_string_view_opt()
-            .ok_or_else(|| internal("approx_distinct_views reads string views"))?;
+            .ok_or_else(|| internal(APPROX_DISTINCT_VIEWS, "reads string views"))?;
         let mut firsts = Vec::new();
         self.memo.visit(
             views,
@@ -567,7 +577,7 @@ impl Accumulator for FoldedAccumulator {
     }
 }
 
-static APPROX_DISTINCT_VIEWS: LazyLock<AggregateUDF> = LazyLock::new(|| {
+static APPROX_DISTINCT_VIEWS_UDF: LazyLock<AggregateUDF> = LazyLock::new(|| {
     AggregateUDF::from(ApproxDistinctViews {
         inner: approx_distinct_udaf().as_ref().clone(),
     })
@@ -576,7 +586,7 @@ static APPROX_DISTINCT_VIEWS: LazyLock<AggregateUDF> = LazyLock::new(|| {
 /// `approx_distinct(e)` for one group (no `GROUP BY`): the same sketch, computed from each
 /// batch's distinct views. Grouped, DataFusion's own accumulator for many groups is faster.
 pub(crate) fn approx_distinct_views(e: Expr) -> Expr {
-    APPROX_DISTINCT_VIEWS.call(vec![e])
+    APPROX_DISTINCT_VIEWS_UDF.call(vec![e])
 }
 
 #[cfg(test)]

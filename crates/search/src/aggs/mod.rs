@@ -258,8 +258,8 @@ fn split_subs(subs: &[Agg]) -> (Vec<(&str, &Metric)>, Vec<Agg>) {
     (inline, rest)
 }
 
-/// A `terms` aggregation on text with no metric under it, counted by each batch's distinct
-/// views ([`viewfold`]) instead of grouped by the text of every row: the terms with their
+/// A `terms` aggregation on text with no metric under it, counted by looking at each distinct
+/// view once ([`viewfold`]) instead of grouped by the text of every row: the terms with their
 /// counts, cut to `size` in the requested order, and the number of events counted in some
 /// bucket. `None` when the field is not read as string views or the order needs a metric.
 async fn terms_by_views(
@@ -319,16 +319,11 @@ async fn geotile_cells(
         .aggregate(vec![], vec![geocells::geotile_cells(lat, lon, zoom).alias("__cells")])?
         .collect()
         .await?;
-    let mut cells = single_row(&batches)
+    let cells = single_row(&batches)
         .and_then(|(b, row)| geocells::read_cells(b.column_by_name("__cells")?.as_ref(), row))
         .unwrap_or_default();
     let fullest = |a: &geocells::Cell, b: &geocells::Cell| b.points.cmp(&a.points).then(a.key.cmp(&b.key));
-    if cells.len() > size {
-        cells.select_nth_unstable_by(size, fullest);
-        cells.truncate(size);
-    }
-    cells.sort_by(fullest);
-    Ok(cells
+    Ok(viewfold::first_in_order(cells, size, fullest)
         .into_iter()
         .map(|c| {
             let n = c.points as f64;
