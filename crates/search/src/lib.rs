@@ -17,6 +17,7 @@ pub mod fields;
 mod geocells;
 mod highlight;
 mod hits;
+mod needle;
 pub mod search;
 pub mod udf;
 mod viewfold;

@@ -5,11 +5,13 @@ use std::net::IpAddr;
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, Float64Array, ListArray, StringBuilder};
-use arrow::datatypes::{DataType, Field, Float64Type};
+use arrow::datatypes::{DataType, Field, Float64Type, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 use datafusion::prelude::{Expr, SessionContext, lit};
+
+use crate::needle::Needle;
 
 /// Registers the functions with a session (needed for SQL users and for plans built as text).
 pub fn register(ctx: &SessionContext) {
@@ -20,6 +22,7 @@ pub fn register(ctx: &SessionContext) {
         &*GEOTILE,
         &*GEOHASH,
         &*TEXT_CONTAINS,
+        &*BUCKET_START,
     ] {
         ctx.register_udf(f.as_ref().clone());
     }
@@ -95,6 +98,15 @@ udf!(
     geohash_impl
 );
 
+udf!(
+    BUCKET_START,
+    BucketStart,
+    "trailscope_bucket_start",
+    3,
+    |_: &[DataType]| DataType::Int64,
+    bucket_start_impl
+);
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct TextContains {
     signature: Signature,
@@ -122,72 +134,29 @@ static TEXT_CONTAINS: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
 });
 
 fn text_contains_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-    let needle = scalar_text(&args.args[0], "the text to find")?;
-    let finder = aho_corasick::AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .build([needle.as_bytes()])
-        .map_err(|e| DataFusionError::Plan(format!("cannot search for '{needle}': {e}")))?;
+    let text = scalar_text(&args.args[0], "the text to find")?;
+    let needle = Needle::new(&text).map_err(|e| DataFusionError::Plan(format!("cannot search for '{text}': {e}")))?;
     let rows = args.number_rows;
     let mut hit = vec![false; rows];
     for column in &args.args[1..] {
-        let array = column.to_array(rows)?;
-        mark_matches(&finder, array.as_ref(), &mut hit)?;
+        needle.mark(column.to_array(rows)?.as_ref(), &mut hit)?;
     }
     Ok(ColumnarValue::Array(Arc::new(arrow::array::BooleanArray::from(hit))))
 }
 
-/// Sets `hit[row]` for every row of `array` whose text contains the needle.
-fn mark_matches(finder: &aho_corasick::AhoCorasick, array: &dyn Array, hit: &mut [bool]) -> Result<()> {
-    match array.data_type() {
-        DataType::List(_) => {
-            let list = array.as_list::<i32>();
-            let mut inner = vec![false; list.values().len()];
-            mark_matches(finder, list.values().as_ref(), &mut inner)?;
-            for (row, w) in list.offsets().windows(2).enumerate() {
-                let (a, b) = (usize::try_from(w[0]).unwrap_or(0), usize::try_from(w[1]).unwrap_or(0));
-                if !list.is_null(row) && inner.get(a..b).is_some_and(|s| s.contains(&true)) {
-                    hit[row] = true;
-                }
-            }
-        }
-        DataType::Utf8 => mark_contiguous(finder, array.as_string::<i32>(), hit),
-        _ => {
-            // Views and other text types: made contiguous first (a copy at memory speed), so
-            // the search is one pass over the bytes rather than a call per value.
-            let text = arrow::compute::cast(array, &DataType::Utf8)?;
-            mark_contiguous(finder, text.as_string::<i32>(), hit);
-        }
-    }
-    Ok(())
-}
-
-fn mark_contiguous(finder: &aho_corasick::AhoCorasick, text: &arrow::array::StringArray, hit: &mut [bool]) {
-    let data = text.value_data();
-    let offsets = text.value_offsets();
-    let mut at = 0usize;
-    while at < data.len() {
-        let Some(m) = finder.find(aho_corasick::Input::new(data).span(at..data.len())) else {
-            break;
-        };
-        // The row holding the match's first byte; a match running into the next value is not
-        // a match, and the search resumes at that next value.
-        let row = offsets.partition_point(|o| usize::try_from(*o).unwrap_or(0) <= m.start()) - 1;
-        let end = usize::try_from(offsets[row + 1]).unwrap_or(data.len());
-        if m.end() <= end && text.is_valid(row) {
-            hit[row] = true;
-        }
-        // One match is enough for a row: skip to the next value.
-        at = end.max(m.start() + 1);
-    }
-}
-
 /// Whether any of `columns` (text, or lists of text) contains `needle`, ignoring ASCII case.
-/// One pass over each column's bytes instead of a case-insensitive LIKE per value: free text
-/// over every text column is the most expensive query there is.
+/// One pass over each column's bytes instead of a case-insensitive LIKE per value ([`Needle`]).
 pub fn text_contains(needle: &str, columns: Vec<Expr>) -> Expr {
     let mut args = vec![lit(needle.to_string())];
     args.extend(columns);
     TEXT_CONTAINS.call(args)
+}
+
+/// The start, in microseconds since the epoch, of the `width`-microsecond bucket holding each
+/// instant of `time`, buckets starting where `time + offset` is a multiple of `width` (a fixed
+/// interval's buckets start at multiples of it in local time, `offset` being the zone's offset).
+pub fn bucket_start(time: Expr, width: i64, offset: i64) -> Expr {
+    BUCKET_START.call(vec![time, lit(width), lit(offset)])
 }
 
 /// The value at `path` (dot-separated keys) in the JSON text `expr`: strings as themselves,
@@ -306,6 +275,27 @@ fn list_field_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         child,
         list.nulls().cloned(),
     )?;
+    Ok(ColumnarValue::Array(Arc::new(out)))
+}
+
+/// [`bucket_start`] in one pass over the times: the same key as the arithmetic on casts it
+/// replaces, without an array per step (a histogram's key is computed for every event).
+fn bucket_start_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+    let width = scalar_int(&args.args[1], "the bucket width")?;
+    let offset = scalar_int(&args.args[2], "the bucket offset")?;
+    if width <= 0 {
+        return Err(DataFusionError::Plan(format!(
+            "a bucket width must be positive, not {width}"
+        )));
+    }
+    let input = rows(&args)?;
+    let micros = match input.data_type() {
+        DataType::Timestamp(TimeUnit::Microsecond, _) | DataType::Int64 => input,
+        _ => arrow::compute::cast(&input, &DataType::Timestamp(TimeUnit::Microsecond, None))?,
+    };
+    let micros = micros.to_data();
+    let micros = arrow::array::Int64Array::from(micros.into_builder().data_type(DataType::Int64).build()?);
+    let out: arrow::array::Int64Array = micros.unary(|us| us - us.wrapping_add(offset).rem_euclid(width));
     Ok(ColumnarValue::Array(Arc::new(out)))
 }
 
@@ -532,21 +522,57 @@ mod tests {
         assert_eq!(tile_key(pack_tile(29, (536_870_911, 5))), "29/536870911/5");
     }
 
-    #[test]
-    fn text_search_stays_within_values() {
-        let finder = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(["ab"])
-            .unwrap_or_else(|e| panic!("{e}"));
-        let text =
-            arrow::array::StringArray::from(vec![Some("xa"), Some("bz"), None, Some("zzAB"), Some("a"), Some("b")]);
-        let mut hit = vec![false; 6];
-        mark_contiguous(&finder, &text, &mut hit);
-        assert_eq!(hit, vec![false, false, false, true, false, false]);
-        let view = arrow::array::StringViewArray::from(vec!["nothing here", "a long value that has aB in it"]);
-        let mut hit = vec![false; 2];
-        assert!(mark_matches(&finder, &view, &mut hit).is_ok());
-        assert_eq!(hit, vec![false, true]);
+    #[tokio::test]
+    async fn bucket_starts_equal_the_arithmetic_they_replace() {
+        use arrow::array::{RecordBatch, TimestampMicrosecondArray};
+        use datafusion::logical_expr::cast;
+        let times = TimestampMicrosecondArray::from(vec![
+            Some(0),
+            Some(-1),
+            Some(-3_600_000_001),
+            Some(1_759_276_800_000_000),
+            Some(1_759_280_399_999_999),
+            None,
+            Some(1_761_868_799_123_456),
+        ])
+        .with_timezone("UTC");
+        let batch = RecordBatch::try_from_iter([("t", Arc::new(times) as ArrayRef)]).unwrap_or_else(|e| panic!("{e}"));
+        let ctx = SessionContext::new();
+        ctx.register_batch("t", batch).unwrap_or_else(|e| panic!("{e}"));
+        for (width, offset) in [
+            (3_600_000_000, 0),
+            (1_800_000_000, 19_800_000_000),
+            (86_400_000_000, -25_200_000_000),
+        ] {
+            let us = cast(
+                cast(
+                    datafusion::prelude::col("t"),
+                    DataType::Timestamp(TimeUnit::Microsecond, None),
+                ),
+                DataType::Int64,
+            ) + lit(offset);
+            let w = lit(width);
+            let arithmetic = us.clone() - ((us % w.clone()) + w.clone()) % w - lit(offset);
+            let df = ctx
+                .table("t")
+                .await
+                .and_then(|t| {
+                    t.select(vec![
+                        bucket_start(datafusion::prelude::col("t"), width, offset).alias("a"),
+                        arithmetic.alias("b"),
+                    ])
+                })
+                .unwrap_or_else(|e| panic!("{e}"));
+            let batches = df.collect().await.unwrap_or_else(|e| panic!("{e}"));
+            for b in &batches {
+                let (x, y) = (
+                    b.column(0).as_primitive::<arrow::datatypes::Int64Type>(),
+                    b.column(1).as_primitive::<arrow::datatypes::Int64Type>(),
+                );
+                assert_eq!(x, y, "width {width}, offset {offset}");
+                assert_eq!(x.null_count(), 1);
+            }
+        }
     }
 
     #[test]

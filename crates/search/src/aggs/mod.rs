@@ -626,9 +626,7 @@ fn date_key(field: &FieldDef, interval: Interval, zone: Zone) -> Expr {
                 Zone::Fixed(o) => i64::from(o.local_minus_utc()) * 1_000_000,
                 _ => 0,
             };
-            let us = micros(field.expr.clone()) + lit(offset);
-            let start = us.clone() - ((us % lit(width)) + lit(width)) % lit(width);
-            start - lit(offset)
+            udf::bucket_start(field.expr.clone(), width, offset)
         }
         Interval::Calendar(unit) => {
             let local = cast(
