@@ -36,7 +36,8 @@ impl Needle {
     }
 
     /// Sets `hit[row]` for every row of `array` (text, or lists of text) that contains the
-    /// needle. Rows already set stay set: callers fold several columns into one `hit`.
+    /// needle. Rows already set stay set: callers fold several columns into one `hit`, which
+    /// is at least as long as the array.
     pub fn mark(&self, array: &dyn Array, hit: &mut [bool]) -> Result<(), ArrowError> {
         match array.data_type() {
             DataType::List(_) => {
@@ -95,24 +96,48 @@ impl Needle {
                 }
             }
         }
-        // Long values: the span of each buffer the views use, searched once.
+        // Long values: the span of each buffer the views use, searched once, unless that would
+        // read much more than the values (a filtered batch keeps its buffers whole) or the
+        // needle is everywhere (one start per byte): then each value is searched by itself.
         let mut spans = vec![(usize::MAX, 0usize); buffers.len()];
-        for &v in views {
+        let (mut long, mut used) = (0usize, 0usize);
+        for (row, &v) in views.iter().enumerate() {
             if let Some((b, from, to)) = out_of_line(v)
+                && valid(row)
                 && let Some(span) = spans.get_mut(b)
             {
                 span.0 = span.0.min(from);
                 span.1 = span.1.max(to);
+                long += 1;
+                used += to - from;
             }
         }
-        let found: Vec<Vec<usize>> = spans
-            .iter()
-            .zip(buffers)
-            .map(|(&(from, to), buffer)| match buffer.as_slice().get(from..to) {
-                Some(bytes) if from < to => self.starts(bytes).map(|s| s + from).collect(),
+        let spanned: usize = spans.iter().map(|&(from, to)| to.saturating_sub(from)).sum();
+        let mut found = Vec::with_capacity(buffers.len());
+        let mut by_value = spanned > 2 * used + 4096;
+        for (&(from, to), buffer) in spans.iter().zip(buffers) {
+            if by_value {
+                break;
+            }
+            let starts: Vec<usize> = match buffer.as_slice().get(from..to) {
+                Some(bytes) if from < to => self.starts(bytes).take(long + 1).map(|s| s + from).collect(),
                 _ => Vec::new(),
-            })
-            .collect();
+            };
+            by_value = starts.len() > long;
+            found.push(starts);
+        }
+        if by_value {
+            for (row, &v) in views.iter().enumerate() {
+                if let Some((b, from, to)) = out_of_line(v)
+                    && let Some(bytes) = buffers.get(b).and_then(|b| b.as_slice().get(from..to))
+                    && self.finder.is_match(bytes)
+                    && valid(row)
+                {
+                    hit[row] = true;
+                }
+            }
+            return;
+        }
         if found.iter().all(Vec::is_empty) {
             return;
         }
@@ -129,21 +154,27 @@ impl Needle {
     }
 
     fn mark_contiguous(&self, text: &StringArray, hit: &mut [bool]) {
-        let data = text.value_data();
         let offsets = text.value_offsets();
-        let mut at = 0usize;
-        while at < data.len() {
-            let Some(m) = self.finder.find(Input::new(data).span(at..data.len())) else {
+        let at = |o: i32| usize::try_from(o).unwrap_or(0);
+        // A sliced array keeps its whole value buffer: only the slice's bytes are searched.
+        let (Some(&first), Some(&last)) = (offsets.first(), offsets.last()) else {
+            return;
+        };
+        let data = text.value_data().get(at(first)..at(last)).unwrap_or_default();
+        let mut from = 0usize;
+        while from < data.len() {
+            let Some(m) = self.finder.find(Input::new(data).span(from..data.len())) else {
                 break;
             };
             // The row holding the match's first byte; a match running into the next value is
             // not a match, and the search resumes at that next value.
-            let row = offsets.partition_point(|o| usize::try_from(*o).unwrap_or(0) <= m.start()) - 1;
-            let end = usize::try_from(offsets[row + 1]).unwrap_or(data.len());
+            let start = m.start() + at(first);
+            let row = offsets.partition_point(|&o| at(o) <= start).saturating_sub(1);
+            let end = offsets.get(row + 1).map_or(data.len(), |&o| at(o) - at(first));
             if m.end() <= end && text.is_valid(row) {
                 hit[row] = true;
             }
-            at = end.max(m.start() + 1);
+            from = end.max(m.start() + 1);
         }
         if self.len == 0 {
             for (row, h) in hit.iter_mut().enumerate().take(text.len()) {
@@ -217,8 +248,27 @@ mod tests {
             Some(""),
             Some("ABA"),
             Some("something twelve"),
+            // The longest value kept inside its view, and the shortest kept outside.
+            Some("twelve bytes"),
+            Some("thirteen byte"),
         ];
-        for needle in ["aba", "ab", "a", "b", "ending in ab", "long value starting", "zz", ""] {
+        let needles = [
+            "aba",
+            "ab",
+            "a",
+            "b",
+            "e",
+            "ending in ab",
+            "long value starting",
+            "zz",
+            "",
+            "twelve bytes",
+            "bytes",
+            "thirteen byte",
+            "n byte",
+            "twelve bytes!",
+        ];
+        for needle in needles {
             let want = expected(&values, needle);
             assert_eq!(marked(needle, &packed(&values)), want, "views, '{needle}'");
             assert_eq!(
@@ -228,6 +278,42 @@ mod tests {
             );
             let sliced = packed(&values).slice(2, 9);
             assert_eq!(marked(needle, &sliced), want[2..11].to_vec(), "slice, '{needle}'");
+            let sliced = StringArray::from(values.to_vec()).slice(2, 9);
+            assert_eq!(marked(needle, &sliced), want[2..11].to_vec(), "utf8 slice, '{needle}'");
+            // A filtered batch keeps its buffers whole: a few views into large buffers.
+            let keep = arrow::array::BooleanArray::from((0..values.len()).map(|i| i % 5 == 1).collect::<Vec<_>>());
+            let kept: Vec<Option<&str>> = values
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % 5 == 1)
+                .map(|(_, v)| *v)
+                .collect();
+            let filtered = arrow::compute::filter(&packed(&values), &keep).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                marked(needle, &filtered),
+                expected(&kept, needle),
+                "filtered, '{needle}'"
+            );
+        }
+    }
+
+    #[test]
+    fn a_needle_found_everywhere_is_searched_value_by_value() {
+        let values: Vec<Option<&str>> = (0..2000)
+            .map(|i| {
+                Some(if i % 3 == 0 {
+                    "aaaaaaaaaaaaaaaaaaaaaaaaaa"
+                } else {
+                    "bbbbbbbbbbbbbbbbbbbbbbb"
+                })
+            })
+            .collect();
+        for needle in ["a", "aa", "b"] {
+            assert_eq!(
+                marked(needle, &packed(&values)),
+                expected(&values, needle),
+                "'{needle}'"
+            );
         }
     }
 

@@ -284,18 +284,30 @@ fn bucket_start_impl(args: ScalarFunctionArgs) -> Result<ColumnarValue> {
     let width = scalar_int(&args.args[1], "the bucket width")?;
     let offset = scalar_int(&args.args[2], "the bucket offset")?;
     if width <= 0 {
-        return Err(DataFusionError::Plan(format!(
+        return Err(DataFusionError::Execution(format!(
             "a bucket width must be positive, not {width}"
         )));
     }
     let input = rows(&args)?;
-    let micros = match input.data_type() {
-        DataType::Timestamp(TimeUnit::Microsecond, _) | DataType::Int64 => input,
-        _ => arrow::compute::cast(&input, &DataType::Timestamp(TimeUnit::Microsecond, None))?,
+    let input = match input.data_type() {
+        DataType::Int64 | DataType::Timestamp(TimeUnit::Microsecond, _) => input,
+        // As DataFusion's own cast: a value that cannot be converted is an error, not a null.
+        _ => arrow::compute::cast_with_options(
+            &input,
+            &DataType::Timestamp(TimeUnit::Microsecond, None),
+            &arrow::compute::CastOptions {
+                safe: false,
+                ..Default::default()
+            },
+        )?,
     };
-    let micros = micros.to_data();
-    let micros = arrow::array::Int64Array::from(micros.into_builder().data_type(DataType::Int64).build()?);
-    let out: arrow::array::Int64Array = micros.unary(|us| us - us.wrapping_add(offset).rem_euclid(width));
+    let micros = match input.as_primitive_opt::<arrow::datatypes::Int64Type>() {
+        Some(n) => n.clone(),
+        None => input
+            .as_primitive::<arrow::datatypes::TimestampMicrosecondType>()
+            .reinterpret_cast::<arrow::datatypes::Int64Type>(),
+    };
+    let out: arrow::array::Int64Array = micros.unary(|us| us.wrapping_sub(us.wrapping_add(offset).rem_euclid(width)));
     Ok(ColumnarValue::Array(Arc::new(out)))
 }
 
@@ -541,7 +553,8 @@ mod tests {
         ctx.register_batch("t", batch).unwrap_or_else(|e| panic!("{e}"));
         for (width, offset) in [
             (3_600_000_000, 0),
-            (1_800_000_000, 19_800_000_000),
+            // India's offset is not a whole number of hours.
+            (3_600_000_000, 19_800_000_000),
             (86_400_000_000, -25_200_000_000),
         ] {
             let us = cast(

@@ -53,7 +53,8 @@ pub(super) fn fixed_interval(s: &str) -> Option<i64> {
         "d" => 86_400_000,
         _ => return None,
     };
-    n.checked_mul(ms).filter(|v| *v > 0)
+    // Bucket keys are microseconds: the width must fit as such too.
+    n.checked_mul(ms).filter(|v| *v > 0 && v.checked_mul(1000).is_some())
 }
 
 pub(super) fn calendar_unit(s: &str) -> Option<Unit> {
