@@ -142,29 +142,39 @@ impl std::fmt::Debug for ViewMemo {
 
 impl ViewMemo {
     /// Keeps `a`'s buffers alive, forgetting the views into others when it has one not met
-    /// before, and everything past the memo's bound. Returns each buffer's address.
-    fn keep(&mut self, a: &StringViewArray) -> Vec<u64> {
-        let known = |b: &Buffer| {
-            self.buffers
-                .iter()
-                .any(|k| k.as_ptr() == b.as_ptr() && k.len() == b.len())
+    /// before, and everything past the memo's bound. Returns each buffer's address and its
+    /// index among the kept buffers.
+    fn keep(&mut self, a: &StringViewArray) -> (Vec<u64>, Vec<usize>) {
+        let kept: Option<Vec<usize>> = a
+            .data_buffers()
+            .iter()
+            .map(|b| {
+                self.buffers
+                    .iter()
+                    .position(|k| k.as_ptr() == b.as_ptr() && k.len() == b.len())
+            })
+            .collect();
+        let kept = match kept {
+            Some(kept) if self.pointed.len() <= MEMO_VIEWS => kept,
+            _ => {
+                self.pointed.clear();
+                self.buffers = a.data_buffers().to_vec();
+                self.direct = self
+                    .buffers
+                    .iter()
+                    .map(|b| match b.len() {
+                        n if n <= DIRECT_BYTES => vec![NO_DIRECT; n / 16 + 1],
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                (0..self.buffers.len()).collect()
+            }
         };
-        if !a.data_buffers().iter().all(known) || self.pointed.len() > MEMO_VIEWS {
-            self.pointed.clear();
-            self.buffers = a.data_buffers().to_vec();
-            self.direct = self
-                .buffers
-                .iter()
-                .map(|b| match b.len() {
-                    n if n <= DIRECT_BYTES => vec![NO_DIRECT; n / 16 + 1],
-                    _ => Vec::new(),
-                })
-                .collect();
-        }
         if self.short.len() > MEMO_VIEWS {
             self.short.clear();
         }
-        a.data_buffers().iter().map(|b| b.as_ptr() as usize as u64).collect()
+        let addresses = a.data_buffers().iter().map(|b| b.as_ptr() as usize as u64).collect();
+        (addresses, kept)
     }
 
     /// Visits the rows of `a`: `resolve(row)` gives the slot of a view not met before (from
@@ -176,18 +186,7 @@ impl ViewMemo {
         mut resolve: impl FnMut(usize) -> u32,
         mut count: impl FnMut(u32),
     ) -> u64 {
-        let addresses = self.keep(a);
-        // Each of `a`'s buffers as an index into the kept ones (all are kept by now).
-        let kept: Vec<usize> = a
-            .data_buffers()
-            .iter()
-            .map(|b| {
-                self.buffers
-                    .iter()
-                    .position(|k| k.as_ptr() == b.as_ptr() && k.len() == b.len())
-                    .unwrap_or(usize::MAX)
-            })
-            .collect();
+        let (addresses, kept) = self.keep(a);
         let mut nulls = 0;
         // Neighbouring rows often hold one value: the last view is checked before the map.
         let mut last: Option<(u128, u32)> = None;
