@@ -26,7 +26,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder};
+use parquet::file::metadata::{FileMetaData, KeyValue, PageIndexPolicy, ParquetMetaData, ParquetMetaDataBuilder};
 
 const ARROW_SCHEMA: &str = "ARROW:schema";
 
@@ -80,8 +80,10 @@ static FOOTERS: LazyLock<Mutex<Footers>> = LazyLock::new(|| Mutex::new(Footers::
 
 /// Readers that hand out footers with views declared, each fetched once while it is kept.
 ///
-/// Page indexes are not kept: DataFusion asks for footers without them and reads a file's page
-/// index itself when its filters can use one.
+/// Footers are fetched and kept with their page indexes. DataFusion asks for footers without
+/// them and reads a file's page index itself whenever its filters can use one, unless the
+/// footer it is given has it: a time range did that for every file of every query, and
+/// parsing those indexes again was 7% of an hourly histogram at 10M events.
 #[derive(Debug)]
 pub(crate) struct ViewReaderFactory {
     pub(crate) inner: DefaultParquetFileReaderFactory,
@@ -132,7 +134,11 @@ impl AsyncFileReader for ViewReader {
             if let Some(footer) = known {
                 return Ok(footer);
             }
-            let original = self.inner.get_metadata(options).await?;
+            let with_index = options
+                .cloned()
+                .unwrap_or_default()
+                .with_page_index_policy(PageIndexPolicy::Optional);
+            let original = self.inner.get_metadata(Some(&with_index)).await?;
             let footer = match with_views(&original) {
                 Some(f) => Arc::new(f),
                 None => original,

@@ -8,13 +8,13 @@
 //! cleared by a `memchr`-speed pass without looking at a single row.
 
 use aho_corasick::{AhoCorasick, Input};
-use arrow::array::{Array, AsArray, StringArray};
+use arrow::array::{Array, AsArray, ByteView, MAX_INLINE_VIEW_LEN, StringArray};
 use arrow::buffer::{Buffer, NullBuffer};
 use arrow::datatypes::DataType;
 use arrow::error::ArrowError;
 
-/// A view's length sits in its low 32 bits; values up to this long lie inside the view.
-const INLINE: usize = 12;
+/// Values up to this long lie inside their view.
+const INLINE: usize = MAX_INLINE_VIEW_LEN as usize;
 /// Inline bytes start after the 4-byte length.
 const INLINE_AT: usize = 4;
 const VIEW: usize = 16;
@@ -185,19 +185,19 @@ impl Needle {
     }
 }
 
+/// A view's length: the low 32 bits of every view, inline or not.
 fn view_len(v: u128) -> usize {
     (v as u32) as usize
 }
 
 /// The buffer index and byte range of a value stored outside its view.
 fn out_of_line(v: u128) -> Option<(usize, usize, usize)> {
-    let len = view_len(v);
-    if len <= INLINE {
+    if view_len(v) <= INLINE {
         return None;
     }
-    let buffer = ((v >> 64) as u32) as usize;
-    let offset = ((v >> 96) as u32) as usize;
-    Some((buffer, offset, offset + len))
+    let v = ByteView::from(v);
+    let offset = v.offset as usize;
+    Some((v.buffer_index as usize, offset, offset + v.length as usize))
 }
 
 #[cfg(test)]
@@ -324,12 +324,10 @@ mod tests {
         let dict = Buffer::from(b"<AccessDenied for this user>".to_vec());
         let other = Buffer::from(b"a value without it, long enough".to_vec());
         let view = |buffer: u32, offset: u32, len: u32, bytes: &[u8]| -> u128 {
-            let mut prefix = [0u8; 4];
-            prefix.copy_from_slice(&bytes[offset as usize..offset as usize + 4]);
-            u128::from(len)
-                | (u128::from(u32::from_le_bytes(prefix)) << 32)
-                | (u128::from(buffer) << 64)
-                | (u128::from(offset) << 96)
+            ByteView::new(len, &bytes[offset as usize..offset as usize + 4])
+                .with_buffer_index(buffer)
+                .with_offset(offset)
+                .as_u128()
         };
         let denied = view(0, 1, 26, dict.as_slice());
         let tail = view(0, 14, 14, dict.as_slice());

@@ -20,6 +20,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, LazyLock};
 
 use arrow::array::ByteView;
+use arrow::array::MAX_INLINE_VIEW_LEN;
 use arrow::array::{Array, ArrayRef, AsArray, ListArray, StringViewArray, StructArray, UInt32Array, UInt64Array};
 use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
@@ -243,12 +244,18 @@ impl ViewMemo {
 
 /// A view's offset and length.
 fn view_place(view: u128) -> (u32, u32) {
-    ((view >> 96) as u32, view as u32)
+    let v = ByteView::from(view);
+    (v.offset, v.length)
+}
+
+/// Whether a view holds its text itself (12 bytes at most) rather than pointing at it.
+fn inline(view: u128) -> bool {
+    view as u32 <= MAX_INLINE_VIEW_LEN
 }
 
 /// The direct-table entry of a longer view, if its buffer has a table.
 fn direct_entry<'a>(view: u128, kept: &[usize], direct: &'a mut [Vec<Direct>]) -> Option<&'a mut Direct> {
-    if view as u32 <= 12 {
+    if inline(view) {
         return None;
     }
     let v = ByteView::from(view);
@@ -259,13 +266,12 @@ fn direct_entry<'a>(view: u128, kept: &[usize], direct: &'a mut [Vec<Direct>]) -
 /// A longer text's view as the memo knows it: named by length, offset and its buffer's
 /// address instead of its index. `None` for short text, whose view is the text.
 fn memo_key(view: u128, addresses: &[u64]) -> Option<u128> {
-    let len = view as u32;
-    if len <= 12 {
+    if inline(view) {
         return None;
     }
     let v = ByteView::from(view);
     let address = addresses.get(v.buffer_index as usize).copied().unwrap_or(u64::MAX);
-    Some(u128::from(len) | (u128::from(v.offset) << 32) | (u128::from(address) << 64))
+    Some(u128::from(v.length) | (u128::from(v.offset) << 32) | (u128::from(address) << 64))
 }
 
 /// An error of one of our aggregate functions (`function`): a caller broke its contract.
@@ -721,9 +727,9 @@ mod tests {
         // of the direct table; the same offset with another length too.
         let bytes = Buffer::from(b"abcdefghijklmnopqrstuvwxyz0123456789".to_vec());
         let view = |offset: u32, len: u32| -> u128 {
-            let mut prefix = [0u8; 4];
-            prefix.copy_from_slice(&bytes.as_slice()[offset as usize..offset as usize + 4]);
-            u128::from(len) | (u128::from(u32::from_le_bytes(prefix)) << 32) | (u128::from(offset) << 96)
+            ByteView::new(len, &bytes.as_slice()[offset as usize..offset as usize + 4])
+                .with_offset(offset)
+                .as_u128()
         };
         let views = vec![
             view(0, 20),
