@@ -6,6 +6,7 @@
 
 mod rawevent;
 mod scan;
+mod viewcmp;
 mod views;
 
 use std::io::Write;
@@ -53,7 +54,12 @@ pub async fn session(lake: &Lake) -> Result<SessionContext, QueryError> {
     config.options_mut().execution.parquet.pushdown_filters = false;
     config.options_mut().execution.parquet.reorder_filters = true;
     config.options_mut().sql_parser.enable_ident_normalization = true;
-    let ctx = SessionContext::new_with_config(config);
+    let state = datafusion::execution::session_state::SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_physical_optimizer_rule(Arc::new(viewcmp::ViewEqRule))
+        .build();
+    let ctx = SessionContext::new_with_state(state);
     let table = lake.table();
     table
         .update_datafusion_session(&ctx.state())

@@ -19,6 +19,7 @@ mod highlight;
 mod hits;
 mod needle;
 pub mod search;
+mod timebuckets;
 pub mod udf;
 mod viewfold;
 pub mod windows;

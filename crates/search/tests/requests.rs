@@ -185,6 +185,25 @@ async fn elasticsearch_requests_agree_with_sql() {
             ),
         ),
         (
+            // Counted in one pass (timebuckets.rs): buckets start at multiples of 3 hours in
+            // local time, as date_bin's from local midnight of 1970-01-01.
+            "fixed 3h in +05:30",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "fixed_interval": "3h", "time_zone": "+05:30", "min_doc_count": 1}}}}),
+            "/aggregations/a/buckets/1/doc_count",
+            Sql(
+                "SELECT count(*) FROM cloudtrail GROUP BY date_bin(INTERVAL '3 hours', eventtime, TIMESTAMP '1970-01-01T00:00:00+05:30') \
+                 ORDER BY date_bin(INTERVAL '3 hours', eventtime, TIMESTAMP '1970-01-01T00:00:00+05:30') LIMIT 1 OFFSET 1",
+            ),
+        ),
+        (
+            "fixed 3h in +05:30, first key",
+            json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "fixed_interval": "3h", "time_zone": "+05:30", "min_doc_count": 1}}}}),
+            "/aggregations/a/buckets/0/key",
+            Sql(
+                "SELECT CAST(to_unixtime(min(date_bin(INTERVAL '3 hours', eventtime, TIMESTAMP '1970-01-01T00:00:00+05:30'))) * 1000 AS BIGINT) FROM cloudtrail",
+            ),
+        ),
+        (
             "time zone",
             json!({"size": 0, "aggs": {"a": {"date_histogram": {"field": "eventtime", "calendar_interval": "1d", "time_zone": "America/New_York", "min_doc_count": 1}}}}),
             "/aggregations/a/buckets/0/key_as_string",
@@ -575,5 +594,64 @@ async fn limits_and_bad_requests_are_clear_errors() {
                 assert!(e.to_string().contains(reason), "{body}: {e:?} lacks {reason:?}");
             }
         }
+    }
+}
+
+/// A filter on text above the scan compares string views (`trailscope_query`'s `ViewEq`),
+/// while the scan keeps the plain comparison its pruning understands; counts agree with
+/// comparisons that the rule leaves alone (`IN`, `LIKE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_filters_compare_views_and_scans_keep_their_predicates() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ctx = common::fixture_table(tmp.path()).await;
+    let filter = "eventsource = 'ecs.amazonaws.com' OR NOT (eventname = 'RunTask') OR awsregion <> 'us-east-1'";
+    let explained = ctx
+        .sql(&format!("EXPLAIN SELECT count(*) FROM cloudtrail WHERE {filter}"))
+        .await
+        .expect("explain")
+        .collect()
+        .await
+        .expect("a plan");
+    let plan = arrow::util::pretty::pretty_format_batches(&explained)
+        .expect("printable")
+        .to_string();
+    let plan = &plan[plan.find("physical_plan").unwrap_or(0)..];
+    for wanted in [
+        "= ecs.amazonaws.com (by view)",
+        "= RunTask (by view)",
+        "!= us-east-1 (by view)",
+        "predicate=eventsource@",
+    ] {
+        assert!(plan.contains(wanted), "plan lacks {wanted:?}:\n{plan}");
+    }
+    assert!(
+        !plan[plan.find("DataSourceExec").unwrap_or(0)..].contains("(by view)"),
+        "the scan's predicate is left as it was:\n{plan}"
+    );
+    for (ours, plain) in [
+        (
+            filter.to_string(),
+            "eventsource IN ('ecs.amazonaws.com') OR eventname NOT IN ('RunTask') OR awsregion NOT LIKE 'us-east-1'",
+        ),
+        (
+            "eventsource = 'ecs.amazonaws.com'".into(),
+            "eventsource LIKE 'ecs.amazonaws.com'",
+        ),
+        ("awsregion = 'eu-central-1'".into(), "awsregion LIKE 'eu-central-1'"),
+        (
+            "eventsource <> 'ec2.amazonaws.com'".into(),
+            "eventsource NOT LIKE 'ec2.amazonaws.com'",
+        ),
+    ] {
+        let count = |w: String| {
+            let ctx = &ctx;
+            async move { common::sql_value(ctx, &format!("SELECT count(*) FROM cloudtrail WHERE {w}")).await }
+        };
+        let (a, b) = (count(ours.clone()).await, count(plain.to_string()).await);
+        assert_eq!(a, b, "{ours} against {plain}");
+        assert!(
+            a.as_ref().is_ok_and(|n| n.as_i64().is_some_and(|n| n > 0)),
+            "{ours} matches some events: {a:?}"
+        );
     }
 }

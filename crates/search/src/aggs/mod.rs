@@ -21,6 +21,7 @@ use crate::error::SearchError;
 use crate::fields::{FieldDef, FieldType};
 use crate::geocells;
 use crate::search::{self, Limits, Request, count_rows, filtered};
+use crate::timebuckets;
 use crate::udf;
 use crate::viewfold;
 use calendar::{Interval, Zone};
@@ -340,6 +341,37 @@ async fn geotile_cells(
         .collect())
 }
 
+/// A fixed-interval `date_histogram` on a time in microseconds with no sub-aggregation, in one
+/// pass ([`timebuckets`]): its non-empty buckets by start. `None` for other time types.
+async fn date_buckets(
+    base: &DataFrame,
+    field: &FieldDef,
+    width: i64,
+    offset: i64,
+) -> Result<Option<Vec<(ScalarValue, u64, Map<String, Json>)>>, SearchError> {
+    let ty = datafusion::logical_expr::ExprSchemable::get_type(&field.expr, base.schema())?;
+    if !matches!(ty, DataType::Timestamp(TimeUnit::Microsecond, _)) {
+        return Ok(None);
+    }
+    let batches = base
+        .clone()
+        .aggregate(
+            vec![],
+            vec![timebuckets::fixed_buckets(field.expr.clone(), width, offset).alias("__buckets")],
+        )?
+        .collect()
+        .await?;
+    let buckets = single_row(&batches)
+        .and_then(|(b, row)| timebuckets::read_buckets(b.column_by_name("__buckets")?.as_ref(), row))
+        .unwrap_or_default();
+    Ok(Some(
+        buckets
+            .into_iter()
+            .map(|(start, n)| (ScalarValue::Int64(Some(start)), n, Map::new()))
+            .collect(),
+    ))
+}
+
 /// terms, date_histogram, histogram and geo grids: one grouped query.
 async fn grouped(
     ctx: &SessionContext,
@@ -459,6 +491,14 @@ async fn grouped(
             let buckets = geotile_cells(&base, field, *precision, *size, &inline).await?;
             Some((buckets, 0))
         }
+        Kind::DateHistogram {
+            field,
+            interval: Interval::Fixed(ms),
+            zone,
+            ..
+        } if inline.is_empty() => date_buckets(&base, field, ms * 1000, fixed_offset(*zone))
+            .await?
+            .map(|buckets| (buckets, 0)),
         _ => None,
     };
     let (mut buckets, with_value) = match counted {
@@ -610,6 +650,15 @@ async fn grouped(
     })
 }
 
+/// Fixed buckets start at multiples of the interval in local time, as in Elasticsearch: the
+/// offset to add to a UTC instant (in microseconds) for that.
+fn fixed_offset(zone: Zone) -> i64 {
+    match zone {
+        Zone::Fixed(o) => i64::from(o.local_minus_utc()) * 1_000_000,
+        _ => 0,
+    }
+}
+
 /// The bucket key of a date histogram: the bucket start as epoch microseconds.
 fn date_key(field: &FieldDef, interval: Interval, zone: Zone) -> Expr {
     let micros = |e: Expr| {
@@ -619,15 +668,7 @@ fn date_key(field: &FieldDef, interval: Interval, zone: Zone) -> Expr {
         )
     };
     match interval {
-        Interval::Fixed(ms) => {
-            let width = ms * 1000;
-            // Fixed buckets start at multiples of the interval in local time, as in Elasticsearch.
-            let offset = match zone {
-                Zone::Fixed(o) => i64::from(o.local_minus_utc()) * 1_000_000,
-                _ => 0,
-            };
-            udf::bucket_start(field.expr.clone(), width, offset)
-        }
+        Interval::Fixed(ms) => udf::bucket_start(field.expr.clone(), ms * 1000, fixed_offset(zone)),
         Interval::Calendar(unit) => {
             let local = cast(
                 field.expr.clone(),
