@@ -6,8 +6,7 @@
 //! and prefix), without a branch per row. Rows whose views start like the text's are
 //! candidates, and the candidates from one dictionary-encoded page all carry one and the same
 //! view (same buffer and offset), so remembering the last view found equal and unequal leaves
-//! few texts to compare. Text of up
-//! to 12 bytes lies inside its view and is compared there.
+//! few texts to compare. Text of up to 12 bytes lies inside its view and is compared there.
 //!
 //! [`ViewEqRule`] swaps it into the predicates of `FilterExec`s only, once filter pushdown has
 //! run: the Parquet scan keeps the original comparison, which its pruning (statistics, bloom
@@ -34,7 +33,7 @@ use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 /// `column = needle`, or `column <> needle` when `negated`, for a column of string views.
 /// A null row gives null, as SQL's comparison does.
 #[derive(Debug, Clone, Eq)]
-pub struct ViewEq {
+pub(crate) struct ViewEq {
     column: Arc<dyn PhysicalExpr>,
     needle: String,
     negated: bool,
@@ -57,7 +56,7 @@ impl Hash for ViewEq {
 }
 
 impl ViewEq {
-    pub fn new(column: Arc<dyn PhysicalExpr>, needle: String, negated: bool) -> ViewEq {
+    fn new(column: Arc<dyn PhysicalExpr>, needle: String, negated: bool) -> ViewEq {
         ViewEq {
             column,
             needle,
@@ -73,7 +72,7 @@ impl ViewEq {
 }
 
 /// Which rows of `views` hold exactly `needle` (bits of null rows are meaningless).
-pub fn equal_rows(views: &StringViewArray, needle: &[u8]) -> BooleanBuffer {
+fn equal_rows(views: &StringViewArray, needle: &[u8]) -> BooleanBuffer {
     let raw = views.views();
     let len = needle.len();
     if len <= MAX_INLINE_VIEW_LEN as usize {
@@ -191,7 +190,7 @@ impl PhysicalExpr for ViewEq {
 }
 
 /// `predicate` with every `view column = text` (or `<>`, either side) as a [`ViewEq`].
-pub fn rewrite(predicate: Arc<dyn PhysicalExpr>, input: &Schema) -> Result<Transformed<Arc<dyn PhysicalExpr>>> {
+fn rewrite(predicate: Arc<dyn PhysicalExpr>, input: &Schema) -> Result<Transformed<Arc<dyn PhysicalExpr>>> {
     predicate.transform_down(|e| {
         let Some(b) = e.downcast_ref::<BinaryExpr>() else {
             return Ok(Transformed::no(e));
@@ -220,7 +219,7 @@ pub fn rewrite(predicate: Arc<dyn PhysicalExpr>, input: &Schema) -> Result<Trans
 
 /// Puts [`ViewEq`] into the predicates of filters (see the module's documentation).
 #[derive(Debug, Default)]
-pub struct ViewEqRule;
+pub(crate) struct ViewEqRule;
 
 impl PhysicalOptimizerRule for ViewEqRule {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
@@ -313,7 +312,7 @@ mod tests {
     }
 
     #[test]
-    fn filters_get_view_comparisons_and_scans_keep_theirs() {
+    fn only_text_equality_with_a_constant_is_swapped() {
         let schema = Arc::new(Schema::new(vec![
             Field::new("s", DataType::Utf8View, true),
             Field::new("n", DataType::Int64, true),

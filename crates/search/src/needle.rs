@@ -192,7 +192,7 @@ fn view_len(v: u128) -> usize {
 
 /// The buffer index and byte range of a value stored outside its view.
 fn out_of_line(v: u128) -> Option<(usize, usize, usize)> {
-    if view_len(v) <= INLINE {
+    if crate::viewfold::inline(v) {
         return None;
     }
     let v = ByteView::from(v);

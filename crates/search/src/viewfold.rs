@@ -19,9 +19,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, LazyLock};
 
-use arrow::array::ByteView;
-use arrow::array::MAX_INLINE_VIEW_LEN;
-use arrow::array::{Array, ArrayRef, AsArray, ListArray, StringViewArray, StructArray, UInt32Array, UInt64Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, ByteView, ListArray, MAX_INLINE_VIEW_LEN, StringViewArray, StructArray, UInt32Array,
+    UInt64Array,
+};
 use arrow::buffer::{Buffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Field, FieldRef, Fields};
 use datafusion::common::ScalarValue;
@@ -249,7 +250,7 @@ fn view_place(view: u128) -> (u32, u32) {
 }
 
 /// Whether a view holds its text itself (12 bytes at most) rather than pointing at it.
-fn inline(view: u128) -> bool {
+pub(crate) fn inline(view: u128) -> bool {
     view as u32 <= MAX_INLINE_VIEW_LEN
 }
 

@@ -341,8 +341,9 @@ async fn geotile_cells(
         .collect())
 }
 
-/// A fixed-interval `date_histogram` on a time in microseconds with no sub-aggregation, in one
-/// pass ([`timebuckets`]): its non-empty buckets by start. `None` for other time types.
+/// A fixed-interval `date_histogram` on a time in microseconds with no metric under it, in one
+/// pass ([`timebuckets`]): its non-empty buckets by start (other sub-aggregations are run per
+/// bucket by the caller, as for grouped buckets). `None` for other time types.
 async fn date_buckets(
     base: &DataFrame,
     field: &FieldDef,
