@@ -245,16 +245,18 @@ impl TableProvider for LakeFiles {
         let mut groups: Vec<Vec<PartitionedFile>> = vec![Vec::new(); partitions];
         let kept = self.files.iter().filter(|f| LakeFiles::day_may_match(f.day, filters));
         for (i, f) in kept.enumerate() {
-            groups[i % partitions].push(
-                PartitionedFile::from(deltalake::ObjectMeta {
-                    location: f.path.clone(),
-                    last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
-                    size: f.size,
-                    e_tag: None,
-                    version: None,
-                })
-                .with_partition_values(vec![ScalarValue::Date32(Some(f.day))]),
-            );
+            let mut file = PartitionedFile::from(deltalake::ObjectMeta {
+                location: f.path.clone(),
+                last_modified: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                size: f.size,
+                e_tag: None,
+                version: None,
+            })
+            .with_partition_values(vec![ScalarValue::Date32(Some(f.day))]);
+            if let Some(schema) = crate::views::kept_schema(self.store_url.as_str(), &f.path, f.size) {
+                file = file.with_arrow_schema(schema);
+            }
+            groups[i % partitions].push(file);
         }
         let groups: Vec<FileGroup> = groups
             .into_iter()

@@ -16,7 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::{Arc, LazyLock, Mutex};
 
-use arrow::datatypes::{Field, Schema};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use bytes::Bytes;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::{DefaultParquetFileReaderFactory, ParquetFileReaderFactory};
@@ -36,10 +36,14 @@ pub const FOOTER_BUDGET: usize = 256 << 20;
 /// A file: its store (`file://`, `s3://bucket`), key and size.
 type FileKey = (String, Path, u64);
 
+/// A footer with views declared, and the Arrow schema it declares (`None` for a file without
+/// one of its own).
+type Footer = (Arc<ParquetMetaData>, Option<SchemaRef>);
+
 /// Footers with views declared, oldest first out once over the budget.
 #[derive(Debug)]
 struct Footers {
-    by_file: HashMap<FileKey, Arc<ParquetMetaData>>,
+    by_file: HashMap<FileKey, Footer>,
     order: VecDeque<FileKey>,
     bytes: usize,
     budget: usize,
@@ -55,19 +59,19 @@ impl Footers {
         }
     }
 
-    fn get(&self, key: &FileKey) -> Option<Arc<ParquetMetaData>> {
+    fn get(&self, key: &FileKey) -> Option<Footer> {
         self.by_file.get(key).cloned()
     }
 
-    fn insert(&mut self, key: FileKey, footer: Arc<ParquetMetaData>) {
-        let size = footer.memory_size();
+    fn insert(&mut self, key: FileKey, footer: Footer) {
+        let size = footer.0.memory_size();
         if size > self.budget || self.by_file.contains_key(&key) {
             return;
         }
         while self.bytes + size > self.budget {
             let Some(old) = self.order.pop_front() else { break };
             if let Some(f) = self.by_file.remove(&old) {
-                self.bytes -= f.memory_size();
+                self.bytes -= f.0.memory_size();
             }
         }
         self.bytes += size;
@@ -77,6 +81,14 @@ impl Footers {
 }
 
 static FOOTERS: LazyLock<Mutex<Footers>> = LazyLock::new(|| Mutex::new(Footers::new(FOOTER_BUDGET)));
+
+/// The Arrow schema (views declared) of a file whose footer is kept, to hand DataFusion with
+/// the file: otherwise its reader decodes the schema embedded in the footer again (base64 and
+/// flatbuffers) for every file of every query, which was ~12% of a query's fixed cost.
+pub(crate) fn kept_schema(store: &str, path: &Path, size: u64) -> Option<SchemaRef> {
+    let key = (store.to_string(), path.clone(), size);
+    FOOTERS.lock().ok()?.get(&key)?.1
+}
 
 /// Readers that hand out footers with views declared, each fetched once while it is kept.
 ///
@@ -131,7 +143,7 @@ impl AsyncFileReader for ViewReader {
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
             let known = FOOTERS.lock().ok().and_then(|f| f.get(&self.key));
-            if let Some(footer) = known {
+            if let Some((footer, _)) = known {
                 return Ok(footer);
             }
             let with_index = options
@@ -139,12 +151,12 @@ impl AsyncFileReader for ViewReader {
                 .unwrap_or_default()
                 .with_page_index_policy(PageIndexPolicy::Optional);
             let original = self.inner.get_metadata(Some(&with_index)).await?;
-            let footer = match with_views(&original) {
-                Some(f) => Arc::new(f),
-                None => original,
+            let (footer, schema) = match with_views(&original) {
+                Some((f, schema)) => (Arc::new(f), Some(Arc::new(schema))),
+                None => (original, None),
             };
             if let Ok(mut f) = FOOTERS.lock() {
-                f.insert(self.key.clone(), Arc::clone(&footer));
+                f.insert(self.key.clone(), (Arc::clone(&footer), schema));
             }
             Ok(footer)
         }
@@ -152,10 +164,11 @@ impl AsyncFileReader for ViewReader {
     }
 }
 
-/// `footer` with its Arrow schema's text declared as views at every level, or `None` when
-/// it has no Arrow schema to change. (Rebuilt from its file metadata, row groups and page
-/// indexes: all a footer holds without parquet's `encryption` feature, which we do not build.)
-fn with_views(footer: &ParquetMetaData) -> Option<ParquetMetaData> {
+/// `footer` with its Arrow schema's text declared as views at every level, and that schema,
+/// or `None` when it has no Arrow schema to change. (Rebuilt from its file metadata, row
+/// groups and page indexes: all a footer holds without parquet's `encryption` feature, which
+/// we do not build.)
+fn with_views(footer: &ParquetMetaData) -> Option<(ParquetMetaData, Schema)> {
     let file = footer.file_metadata();
     let pairs = file.key_value_metadata()?;
     if !pairs.iter().any(|kv| kv.key == ARROW_SCHEMA) {
@@ -186,13 +199,12 @@ fn with_views(footer: &ParquetMetaData) -> Option<ParquetMetaData> {
         file.schema_descr_ptr(),
         file.column_orders().cloned(),
     );
-    Some(
-        ParquetMetaDataBuilder::new(file)
-            .set_row_groups(footer.row_groups().to_vec())
-            .set_column_index(footer.column_index().cloned())
-            .set_offset_index(footer.offset_index().cloned())
-            .build(),
-    )
+    let footer = ParquetMetaDataBuilder::new(file)
+        .set_row_groups(footer.row_groups().to_vec())
+        .set_column_index(footer.column_index().cloned())
+        .set_offset_index(footer.offset_index().cloned())
+        .build();
+    Some((footer, viewed))
 }
 
 #[cfg(test)]
@@ -219,12 +231,56 @@ mod tests {
         let size = footer().memory_size();
         let mut kept = Footers::new(3 * size);
         for n in 0..5 {
-            kept.insert(key(n), footer());
+            kept.insert(key(n), (footer(), None));
         }
         assert!(kept.get(&key(0)).is_none() && kept.get(&key(1)).is_none());
         assert!((2..5).all(|n| kept.get(&key(n)).is_some()));
         assert_eq!(kept.bytes, 3 * size);
-        kept.insert(key(4), footer());
+        kept.insert(key(4), (footer(), None));
         assert_eq!(kept.order.len(), 3, "a footer kept already is not counted twice");
+    }
+
+    /// The schema handed to DataFusion with a file is the one its reader derives from the
+    /// rewritten footer: views at every level, nothing else changed.
+    #[test]
+    fn the_kept_schema_is_the_one_the_rewritten_footer_declares() {
+        use arrow::array::{ArrayRef, Int64Array, StringArray, StructArray};
+        use arrow::datatypes::DataType;
+        use parquet::arrow::ArrowWriter;
+        use parquet::arrow::arrow_reader::ArrowReaderMetadata;
+        use parquet::file::reader::FileReader;
+
+        let inner = Arc::new(StringArray::from(vec![Some("arn:aws:iam::1:user/a"), None])) as ArrayRef;
+        let user = StructArray::from(vec![(Arc::new(Field::new("arn", DataType::Utf8, true)), inner)]);
+        let batch = arrow::record_batch::RecordBatch::try_from_iter(vec![
+            (
+                "eventname",
+                Arc::new(StringArray::from(vec!["RunTask", "StopTask"])) as ArrayRef,
+            ),
+            ("useridentity", Arc::new(user) as ArrayRef),
+            ("sourceindex", Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut file = Vec::new();
+        let mut w = ArrowWriter::try_new(&mut file, batch.schema(), None).unwrap_or_else(|e| panic!("{e}"));
+        w.write(&batch).unwrap_or_else(|e| panic!("{e}"));
+        w.close().unwrap_or_else(|e| panic!("{e}"));
+        let reader = parquet::file::serialized_reader::SerializedFileReader::new(Bytes::from(file))
+            .unwrap_or_else(|e| panic!("{e}"));
+
+        let (footer, schema) = with_views(reader.metadata()).unwrap_or_else(|| panic!("the file has an Arrow schema"));
+        let derived =
+            ArrowReaderMetadata::try_new(Arc::new(footer), ArrowReaderOptions::new()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(derived.schema().as_ref(), &schema);
+        let arn = schema
+            .field_with_name("useridentity")
+            .map(|f| f.data_type().clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            arn,
+            DataType::Struct(vec![Field::new("arn", DataType::Utf8View, true)].into())
+        );
+        assert_eq!(schema.field(0).data_type(), &DataType::Utf8View);
+        assert_eq!(schema.field(2).data_type(), &DataType::Int64);
     }
 }
