@@ -21,7 +21,7 @@ use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Sign
 use datafusion::prelude::{Expr, cast};
 
 use crate::udf::{pack_tile, tile_of};
-use crate::viewfold::{internal, list_field, one_row_list, state_fields};
+use crate::viewfold::{internal, list_field, one_row_list, state_fields, struct_state};
 
 /// One tile: its packed key ([`pack_tile`]), points, and sums of their coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -218,8 +218,7 @@ impl Accumulator for CellsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let s = self.to_struct();
-        s.columns().iter().map(|c| ScalarValue::try_from_array(c, 0)).collect()
+        struct_state(&self.to_struct())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

@@ -20,7 +20,7 @@ use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::{Accumulator, AggregateUDF, AggregateUDFImpl, Signature, Volatility};
 use datafusion::prelude::Expr;
 
-use crate::viewfold::{internal, list_field, one_row_list, state_fields};
+use crate::viewfold::{internal, list_field, one_row_list, state_fields, struct_state};
 
 const FIXED_BUCKETS: &str = "trailscope_fixed_buckets";
 
@@ -154,8 +154,7 @@ impl Accumulator for BucketsAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let s = self.to_struct();
-        s.columns().iter().map(|c| ScalarValue::try_from_array(c, 0)).collect()
+        struct_state(&self.to_struct())
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {

@@ -283,6 +283,11 @@ pub(crate) fn internal(function: &str, what: &str) -> DataFusionError {
 const TERM_COUNTS: &str = "trailscope_term_counts";
 const APPROX_DISTINCT_VIEWS: &str = "trailscope_approx_distinct_views";
 
+/// The state of an accumulator whose result is a one-row struct: the struct's fields.
+pub(crate) fn struct_state(s: &StructArray) -> Result<Vec<ScalarValue>> {
+    s.columns().iter().map(|c| ScalarValue::try_from_array(c, 0)).collect()
+}
+
 /// A list array of one row holding `values` (an accumulator's state or result).
 pub(crate) fn one_row_list(values: ArrayRef, item: DataType) -> ArrayRef {
     let n = values.len();
