@@ -99,8 +99,15 @@ const MEMO_VIEWS: usize = 1 << 16;
 /// views into the old buffers: kept small, the memo stays in the processor's cache, which
 /// mattered more than finding old views again (a memo of every chunk's views made a top-5 of
 /// 3,850 addresses slower than grouping).
-#[derive(Default)]
 pub(crate) struct ViewMemo {
+    /// Recent views with their slots, direct-mapped by a hash of the view: a row whose view
+    /// is here costs a load and a compare. The maps below cost two dependent probes into
+    /// tables larger than the processor's first cache, which `perf` showed waiting on memory
+    /// for most of a top-5 of 3,850 addresses. A view into a buffer is only entered (and
+    /// looked up) while the batch's buffers are the kept ones in their order, and the cache is
+    /// emptied when those are forgotten.
+    recent_views: Box<[u128; RECENT]>,
+    recent_slots: Box<[u32; RECENT]>,
     short: ViewMap<u32>,
     pointed: ViewMap<u32>,
     buffers: Vec<Buffer>,
@@ -118,6 +125,34 @@ struct Direct {
     offset: u32,
     len: u32,
     slot: u32,
+}
+
+/// Entries of [`ViewMemo::recent_views`]: 16,384 (320 KB with their slots, in the second-level
+/// cache). The 3,850 addresses of a top-5 at 10M events kept pushing each other out of 4,096.
+const RECENT_BITS: u32 = 14;
+const RECENT: usize = 1 << RECENT_BITS;
+
+/// Marks an empty entry of [`ViewMemo::recent_views`]: no view has a length of 4 GB.
+const NO_VIEW: u128 = u128::MAX;
+
+/// A view's entry in [`ViewMemo::recent_views`].
+fn recent_index(view: u128) -> usize {
+    // Truncations are the point: the two halves are folded, then spread by a multiplication.
+    let folded = (view as u64) ^ ((view >> 64) as u64).rotate_left(29);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_BITS)) as usize
+}
+
+impl Default for ViewMemo {
+    fn default() -> Self {
+        ViewMemo {
+            recent_views: Box::new([NO_VIEW; RECENT]),
+            recent_slots: Box::new([0; RECENT]),
+            short: ViewMap::default(),
+            pointed: ViewMap::default(),
+            buffers: Vec::new(),
+            direct: Vec::new(),
+        }
+    }
 }
 
 const NO_DIRECT: Direct = Direct {
@@ -160,6 +195,7 @@ impl ViewMemo {
             Some(kept) if self.pointed.len() <= MEMO_VIEWS => kept,
             _ => {
                 self.pointed.clear();
+                self.recent_views.fill(NO_VIEW);
                 self.buffers = a.data_buffers().to_vec();
                 self.direct = self
                     .buffers
@@ -189,55 +225,74 @@ impl ViewMemo {
         mut count: impl FnMut(u32),
     ) -> u64 {
         let (addresses, kept) = self.keep(a);
+        // Views into buffers name them by index in their batch: the same view means the same
+        // text across batches only while the indices keep naming the kept buffers.
+        let in_kept_order = kept.iter().enumerate().all(|(i, k)| i == *k);
         let mut nulls = 0;
-        // Neighbouring rows often hold one value: the last view is checked before the map.
-        let mut last: Option<(u128, u32)> = None;
         for (row, view) in a.views().iter().enumerate() {
             if a.is_null(row) {
                 nulls += 1;
                 continue;
             }
-            let slot = match last {
-                Some((v, slot)) if v == *view => slot,
-                _ => {
-                    let direct = direct_entry(*view, &kept, &mut self.direct);
-                    if let Some(d) = direct.as_deref()
-                        && d.slot != u32::MAX
-                        && (d.offset, d.len) == view_place(*view)
-                    {
-                        last = Some((*view, d.slot));
-                        count(d.slot);
-                        continue;
-                    }
-                    let (map, key) = match memo_key(*view, &addresses) {
-                        Some(key) => (&mut self.pointed, key),
-                        None => (&mut self.short, *view),
-                    };
-                    let slot = match map.get(&key) {
-                        Some(s) => *s,
-                        None => {
-                            let s = resolve(row);
-                            map.insert(key, s);
-                            s
-                        }
-                    };
-                    if let Some(d) = direct
-                        && d.slot == u32::MAX
-                    {
-                        let (offset, len) = view_place(*view);
-                        *d = Direct { offset, len, slot };
-                    }
-                    last = Some((*view, slot));
-                    slot
-                }
-            };
+            let view = *view;
+            let recent = (in_kept_order || inline(view)).then(|| recent_index(view));
+            if let Some(r) = recent
+                && self.recent_views[r] == view
+            {
+                count(self.recent_slots[r]);
+                continue;
+            }
+            let slot = self.slot_of(view, row, &addresses, &kept, &mut resolve);
+            if let Some(r) = recent {
+                self.recent_views[r] = view;
+                self.recent_slots[r] = slot;
+            }
             count(slot);
         }
         nulls
     }
 
+    /// The slot of a view not among the recent ones: from the buffer's direct table, the
+    /// maps, or else `resolve(row)`.
+    fn slot_of(
+        &mut self,
+        view: u128,
+        row: usize,
+        addresses: &[u64],
+        kept: &[usize],
+        resolve: &mut impl FnMut(usize) -> u32,
+    ) -> u32 {
+        let direct = direct_entry(view, kept, &mut self.direct);
+        if let Some(d) = direct.as_deref()
+            && d.slot != u32::MAX
+            && (d.offset, d.len) == view_place(view)
+        {
+            return d.slot;
+        }
+        let (map, key) = match memo_key(view, addresses) {
+            Some(key) => (&mut self.pointed, key),
+            None => (&mut self.short, view),
+        };
+        let slot = match map.get(&key) {
+            Some(s) => *s,
+            None => {
+                let s = resolve(row);
+                map.insert(key, s);
+                s
+            }
+        };
+        if let Some(d) = direct
+            && d.slot == u32::MAX
+        {
+            let (offset, len) = view_place(view);
+            *d = Direct { offset, len, slot };
+        }
+        slot
+    }
+
     fn size(&self) -> usize {
-        (self.short.capacity() + self.pointed.capacity()) * 24
+        RECENT * 20
+            + (self.short.capacity() + self.pointed.capacity()) * 24
             + self.direct.iter().map(|d| d.capacity() * 12).sum::<usize>()
             + self.buffers.iter().map(Buffer::capacity).sum::<usize>()
     }
@@ -749,6 +804,31 @@ mod tests {
         let mut memo = ViewMemo::default();
         assert_eq!(visit(&mut memo, &a), (vec![0, 1, 4], vec![0, 1, 0, 1, 4, 4], 0));
         assert_eq!(visit(&mut memo, &a), (vec![], vec![0, 1, 0, 1, 4, 4], 0));
+    }
+
+    #[test]
+    fn a_view_means_its_text_when_the_same_buffers_come_in_another_order() {
+        // Two texts of one length and prefix: at the same offset of two buffers, their views
+        // differ only by the buffer's index, which the second batch swaps.
+        let (one, two) = ("prefix-one-of-these", "prefix-two-of-these");
+        let (b1, b2) = (
+            Buffer::from(one.as_bytes().to_vec()),
+            Buffer::from(two.as_bytes().to_vec()),
+        );
+        let view = |index: u32| {
+            ByteView::new(19, &one.as_bytes()[..4])
+                .with_buffer_index(index)
+                .as_u128()
+        };
+        let batch = |buffers: Vec<Buffer>| {
+            StringViewArray::try_new(vec![view(0), view(1)].into(), buffers, None).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let (first, swapped) = (batch(vec![b1.clone(), b2.clone()]), batch(vec![b2, b1]));
+        assert_eq!((first.value(0), swapped.value(0)), (one, two));
+        let mut memo = ViewMemo::default();
+        assert_eq!(visit(&mut memo, &first), (vec![0, 1], vec![0, 1], 0));
+        assert_eq!(visit(&mut memo, &swapped), (vec![], vec![1, 0], 0));
+        assert_eq!(visit(&mut memo, &first), (vec![], vec![0, 1], 0));
     }
 
     #[test]
