@@ -12,8 +12,8 @@ Needs duckdb >= 1.3 (the `lambda x:` syntax); tested with 2.0.1.
 
 Every query is limited to `eventtime >= start AND eventtime < end` (plus the equivalent
 `eventdate` range, which is how one prunes partitions in DuckDB, Athena or Spark). Every query is
-run once before any is timed, then each once more to warm up and N times; a sample is the wall time to run the query and fetch its rows into
-Python. Prints one JSON object on stdout, progress on stderr:
+run once before any is timed, then each once more to warm up and N times; a sample is the wall
+time to run the query and fetch its rows into Python. Prints one JSON object on stdout, progress on stderr:
 
 {"engine": "duckdb", "version": ..., "threads": ..., "events": ..., "files": ...,
  "queries": {name: {"p50_ms": ..., "p95_ms": ..., "rows": ...}}}

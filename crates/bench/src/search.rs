@@ -135,6 +135,17 @@ pub(crate) fn search_table(args: &Args, reingest: bool) -> Result<(std::path::Pa
     Ok((data, table, set))
 }
 
+/// One search of the server's events: the response body, or (the server stopped) an error
+/// naming the question and carrying the server's answer.
+fn search(server: &mut std::process::Child, addr: SocketAddr, name: &str, body: &[u8]) -> Result<Vec<u8>> {
+    let (status, resp) = post(addr, "/_elastic/cloudtrail/_search", body)?;
+    if status != 200 {
+        let _ = server.kill();
+        bail!("{name}: HTTP {status}: {}", String::from_utf8_lossy(&resp));
+    }
+    Ok(resp)
+}
+
 /// A release `trailscope serve` on a free loopback port, and its address.
 pub(crate) fn start_server(args: &Args, data: &Path, extra: &[&str]) -> Result<(std::process::Child, SocketAddr)> {
     let mut child = Command::new(&args.trailscope)
@@ -187,27 +198,21 @@ pub fn run(args: &Args, s: &SearchArgs) -> Result<()> {
     // Every question once before any is timed: a server just started grows its heap and fills
     // its footer cache on the first questions, which made the first one timed (Discover) vary
     // from 128 to 176 ms between runs at 10M events. The DuckDB side does the same.
-    let questions = requests(&start_s, &end_s, &s.word);
-    for (name, body) in &questions {
-        let (status, resp) = post(addr, "/_elastic/cloudtrail/_search", &serde_json::to_vec(body)?)?;
-        if status != 200 {
-            let _ = child.kill();
-            bail!("{name}: HTTP {status}: {}", String::from_utf8_lossy(&resp));
-        }
+    let questions = requests(&start_s, &end_s, &s.word)
+        .into_iter()
+        .map(|(name, body)| Ok((name, serde_json::to_vec(&body)?)))
+        .collect::<Result<Vec<_>>>()?;
+    for (name, bytes) in &questions {
+        search(&mut child, addr, name, bytes)?;
     }
     let mut ours = Vec::new();
-    for (name, body) in questions {
-        let bytes = serde_json::to_vec(&body)?;
+    for (name, bytes) in questions {
         let mut times = Vec::new();
         let mut summary = String::new();
         for i in 0..=s.runs {
             let t = Instant::now();
-            let (status, resp) = post(addr, "/_elastic/cloudtrail/_search", &bytes)?;
+            let resp = search(&mut child, addr, name, &bytes)?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
-            if status != 200 {
-                let _ = child.kill();
-                bail!("{name}: HTTP {status}: {}", String::from_utf8_lossy(&resp));
-            }
             if i == 0 {
                 let v: Value = serde_json::from_slice(&resp)?;
                 let hits = v["hits"]["hits"].as_array().map_or(0, Vec::len);
